@@ -1,0 +1,79 @@
+"""Engines for the two supported databases.
+
+SQLite needs the SpatiaLite extension, and many Pythons (pyenv, macOS) build `sqlite3` without extension
+loading. We use the `sqlean` driver, which always can, and say exactly what to install when SpatiaLite itself
+is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+class DatabaseSetupError(RuntimeError):
+    """The database cannot be used as configured; the message says how to fix it."""
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_engine(url: str, echo: bool) -> Engine:
+    try:
+        import sqlean  # type: ignore[import-untyped]
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise DatabaseSetupError("The sqlean.py package is missing: pip install 'sqlean.py'") from exc
+    from geoalchemy2 import load_spatialite
+
+    os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, module=sqlean, echo=echo, connect_args={"timeout": 30})
+    load = partial(load_spatialite, transaction=True, init_mode="WGS84")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        # We issue BEGIN ourselves (below): the driver's implicit BEGIN is DEFERRED, and a deferred
+        # transaction that later writes fails with SQLITE_BUSY instead of waiting its turn.
+        dbapi_conn.isolation_level = None
+        try:
+            load(dbapi_conn, record)
+        except Exception as exc:
+            raise DatabaseSetupError(
+                "SQLite could not load the SpatiaLite extension (mod_spatialite). On Debian/Ubuntu: "
+                "apt-get install libsqlite3-mod-spatialite; on macOS: brew install libspatialite; or set "
+                "SPATIALITE_LIBRARY_PATH to the library's full path. Or use PostgreSQL+PostGIS with "
+                f"DATABASE_URL=postgresql+psycopg://... ({exc})"
+            ) from exc
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, echo)
+    if backend == "postgresql":
+        if make_url(url).get_driver_name() != "psycopg":
+            raise DatabaseSetupError("Use the psycopg 3 driver: postgresql+psycopg://user:pass@host/db")
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    raise DatabaseSetupError(
+        f"Unsupported DATABASE_URL backend {backend!r}: use sqlite:///path or postgresql+psycopg://..."
+    )

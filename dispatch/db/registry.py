@@ -1,0 +1,12 @@
+"""Imports every ORM module so that `Base.metadata` knows all tables (for migrations and tests)."""
+
+from __future__ import annotations
+
+import dispatch.community.models
+import dispatch.escalation.models
+import dispatch.incidents.models
+import dispatch.vanguards.models
+import notify.models  # noqa: F401
+from dispatch.db.base import Base
+
+metadata = Base.metadata

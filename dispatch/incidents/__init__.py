@@ -1,0 +1,1 @@
+"""Incidents: intake, their state machine and their timeline."""

@@ -1,0 +1,90 @@
+"""Settings read once from the environment at the composition root (never at import time)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    from_number: str
+    api_base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    public_base_url: str
+    secret_key: str
+    data_dir: Path
+    twilio: TwilioSettings | None = None
+    escalation_wait_s: float | None = None
+    load_demo: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def simulated_phones(self) -> bool:
+        return self.twilio is None
+
+
+def default_sqlite_url(var_dir: Path) -> str:
+    return f"sqlite:///{var_dir / 'dispatch.sqlite'}"
+
+
+def _secret_key(env: Mapping[str, str], var_dir: Path) -> str:
+    if env.get("DISPATCH_SECRET_KEY"):
+        return env["DISPATCH_SECRET_KEY"]
+    # Several processes on one machine must sign links with the same key: keep it in var/.
+    path = var_dir / "secret_key"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("DISPATCH_VAR_DIR", REPO_ROOT / "var"))
+    twilio_keys = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+    present = [k for k in twilio_keys if env.get(k)]
+    twilio: TwilioSettings | None = None
+    if present and len(present) != len(twilio_keys):
+        missing = ", ".join(k for k in twilio_keys if not env.get(k))
+        raise SettingsError(f"Twilio is half configured: also set {missing}, or unset all TWILIO_* "
+                            "variables to use the simulated phone inbox.")
+    if present:
+        twilio = TwilioSettings(
+            account_sid=env["TWILIO_ACCOUNT_SID"],
+            auth_token=env["TWILIO_AUTH_TOKEN"],
+            from_number=env["TWILIO_FROM_NUMBER"],
+            api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+        )
+    wait = env.get("ESCALATION_WAIT_S")
+    try:
+        wait_s = float(wait) if wait else None
+    except ValueError as exc:
+        raise SettingsError(f"ESCALATION_WAIT_S must be a number of seconds, got {wait!r}") from exc
+    if wait_s is not None and not 1 <= wait_s <= 600:
+        raise SettingsError("ESCALATION_WAIT_S must be between 1 and 600 seconds")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or default_sqlite_url(var_dir),
+        public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        secret_key=_secret_key(env, var_dir),
+        data_dir=Path(env.get("DISPATCH_DATA_DIR", REPO_ROOT / "data" / "demo")),
+        twilio=twilio,
+        escalation_wait_s=wait_s,
+        load_demo=env.get("DISPATCH_LOAD_DEMO", "1") not in ("0", "false", "no"),
+    )

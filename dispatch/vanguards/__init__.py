@@ -1,0 +1,1 @@
+"""Vanguards: the volunteer responders, their skills and when they are on call."""

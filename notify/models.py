@@ -1,0 +1,52 @@
+"""ORM models of the notification outbox and of the simulated phone network.
+
+The outbox row is written in the same transaction as the state change that wants the message sent, so a crash
+never loses a message the database already promised; delivery happens after commit, with retries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db.base import Base, UTCDateTime
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Same key, same message: a retried step cannot queue a second copy.
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    page_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(8))  # sms | voice
+    to: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(24))  # alert, details, stand_down, reply
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SimulatedMessage(Base):
+    """A message in the simulated phone network used when no Twilio credentials are configured."""
+
+    __tablename__ = "simulated_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # the simulated handset
+    direction: Mapped[str] = mapped_column(String(4))  # in (to the handset) | out (typed on it)
+    channel: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    provider_id: Mapped[str] = mapped_column(String(64))
