@@ -63,8 +63,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     twilio: TwilioSettings | None = None
     if present and len(present) != len(twilio_keys):
         missing = ", ".join(k for k in twilio_keys if not env.get(k))
-        raise SettingsError(f"Twilio is half configured: also set {missing}, or unset all TWILIO_* "
-                            "variables to use the simulated phone inbox.")
+        raise SettingsError(
+            f"Twilio is half configured: also set {missing}, or unset all TWILIO_* "
+            "variables to use the simulated phone inbox."
+        )
     if present:
         twilio = TwilioSettings(
             account_sid=env["TWILIO_ACCOUNT_SID"],

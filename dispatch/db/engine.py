@@ -26,7 +26,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     try:
-        import sqlean  # type: ignore[import-untyped]
+        import sqlean
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
         raise DatabaseSetupError("The sqlean.py package is missing: pip install 'sqlean.py'") from exc
     from geoalchemy2 import load_spatialite

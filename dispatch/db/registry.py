@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import dispatch.community.models
-import dispatch.escalation.models
-import dispatch.incidents.models
-import dispatch.vanguards.models
 import notify.models  # noqa: F401
 from dispatch.db.base import Base
 

@@ -1,0 +1,45 @@
+"""The FastAPI application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dispatch.runtime import Runtime, build_runtime
+from dispatch.settings import load_settings
+from dispatch.web import api, demo_api, pages, webhooks
+
+
+def create_app(runtime: Runtime | None = None, *, start_background: bool = True) -> FastAPI:
+    """`runtime` is built from the environment when not given (tests pass their own, with fakes)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.runtime is None:
+            app.state.runtime = build_runtime(load_settings())
+        if start_background:
+            app.state.runtime.start()
+        try:
+            yield
+        finally:
+            app.state.runtime.stop()
+
+    app = FastAPI(
+        title="Vanguard Dispatch",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Emergency dispatch to neighbourhood vanguards. Never replaces 120 / 110 / 119.",
+    )
+    app.state.runtime = runtime
+    app.include_router(api.router)
+    app.include_router(webhooks.router)
+    app.include_router(pages.router)
+    app.include_router(demo_api.router)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,153 @@
+"""Intake: turn a button press into a durable, located incident whose first wave is already queued."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.community.models import Household
+from dispatch.context import DispatchContext
+from dispatch.db.base import SRID
+from dispatch.escalation import engine
+from dispatch.escalation.policy import PolicyError
+from dispatch.incidents.models import Incident
+from dispatch.incidents.states import ACTIVE, Status
+from dispatch.incidents.transitions import record
+from geo.crs import Crs, to_wgs84
+
+# Presses from the same household this close together are one emergency, never two searches.
+MERGE_WINDOW = timedelta(minutes=5)
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud and typed on a keypad
+
+
+class IntakeError(ValueError):
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class GpsFix:
+    lat: float
+    lon: float
+    crs: Crs
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    incident: Incident
+    created: bool
+
+
+def new_code(session: Session) -> str:
+    active = set(session.scalars(select(Incident.code).where(Incident.status.in_([s.value for s in ACTIVE]))))
+    for length in (3, 3, 3, 4, 4, 5):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+        if code not in active:
+            return code
+    return uuid.uuid4().hex[:6].upper()
+
+
+def report(
+    session: Session,
+    ctx: DispatchContext,
+    *,
+    household: Household,
+    kind: str,
+    gps: GpsFix | None,
+    note: str | None,
+    idempotency_key: str | None,
+) -> IntakeResult:
+    now = ctx.clock.now()
+    if idempotency_key:
+        same = session.scalar(
+            select(Incident).where(Incident.household_id == household.id, Incident.idempotency_key == idempotency_key)
+        )
+        if same is not None:
+            return IntakeResult(same, False)
+    recent = session.scalar(
+        select(Incident)
+        .where(
+            Incident.household_id == household.id,
+            Incident.status.in_([s.value for s in ACTIVE]),
+            Incident.reported_at >= now - MERGE_WINDOW,
+        )
+        .order_by(Incident.reported_at.desc())
+        .limit(1)
+    )
+    if recent is not None:
+        record(session, recent.id, "pressed_again", now, f"household:{household.id}", kind=kind)
+        return IntakeResult(recent, False)
+
+    directory = ctx.directory
+    home = directory.buildings.get(household.building_id)
+    if gps is not None:
+        lat, lon = to_wgs84(gps.lat, gps.lon, gps.crs)
+        where = directory.community.locate(lon, lat)
+        building_id, grid_id, zone_id = where.building_id, where.grid_id, where.zone_id
+        source = "gps"
+    elif home is not None:
+        lat, lon = home.lat, home.lon
+        building_id, grid_id, zone_id = home.id, home.grid_id, home.zone_id
+        source = "household"
+    else:
+        raise IntakeError(409, f"household {household.id} has no registered building; send a location instead")
+    out_of_area = grid_id is None
+    try:
+        plan = ctx.policy.plan_for(kind, out_of_area=out_of_area, wait_s=ctx.wait_s)
+    except PolicyError as exc:
+        raise IntakeError(422, str(exc)) from exc
+
+    incident = Incident(
+        id=uuid.uuid4().hex,
+        code=new_code(session),
+        kind=kind,
+        status=Status.REPORTED.value,
+        household_id=household.id,
+        idempotency_key=idempotency_key,
+        location_source=source,
+        building_id=building_id,
+        zone_id=zone_id,
+        grid_id=grid_id,
+        out_of_area=out_of_area,
+        geom=from_shape(Point(lon, lat), srid=SRID),
+        note=note,
+        reported_at=now,
+        escalation_level=-1,
+        plan=plan.to_json(),
+    )
+    session.add(incident)
+    session.flush()
+    record(
+        session,
+        incident.id,
+        "pressed",
+        now,
+        f"household:{household.id}",
+        kind=kind,
+        source=source,
+        **({"gps": {"lat": gps.lat, "lon": gps.lon, "crs": gps.crs.value}} if gps else {}),
+    )
+    record(
+        session,
+        incident.id,
+        "located",
+        now,
+        None,
+        lat=round(lat, 7),
+        lon=round(lon, 7),
+        building=building_id,
+        zone=zone_id,
+        grid=grid_id,
+        out_of_area=out_of_area,
+    )
+    engine.fire(session, ctx, incident, 0)
+    return IntakeResult(incident, True)

@@ -1,0 +1,202 @@
+"""What people answer: accept, decline, on scene. By SMS reply, keypress or one-tap link, the same rules apply.
+
+The first acceptance wins (a compare-and-set on the incident's status); the winner gets the exact door, everyone
+else paged is stood down, and the pending escalation timers are cancelled in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.community.models import Household
+from dispatch.context import DispatchContext
+from dispatch.escalation import engine
+from dispatch.incidents.models import Incident, Page
+from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
+from dispatch.incidents.transitions import record, transition
+from notify import messages
+from notify.outbox import enqueue
+
+
+class Intent(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    ON_SCENE = "on_scene"
+    UNKNOWN = "unknown"
+
+
+_ACCEPT = {"1", "Y", "YES", "OK", "是", "接", "接单", "好", "可以", "ACCEPT"}
+_DECLINE = {"2", "N", "NO", "否", "不", "不行", "无法", "DECLINE"}
+_ON_SCENE = {"3", "到", "到达", "已到", "ARRIVED", "ONSCENE"}
+_CODE = re.compile(r"#?([A-Z0-9]{3,6})")
+
+
+@dataclass(frozen=True)
+class Reply:
+    intent: Intent
+    code: str | None
+
+
+def parse_reply(body: str) -> Reply:
+    """'1', ' y ', '是', '1 K7Q', '#K7Q 2', 'Yes!' -> intent and optional incident code. Pure."""
+    text = unicodedata.normalize("NFKC", body).strip().upper()
+    text = re.sub(r"[.!?,;:。！？，；：、\"'“”]+", " ", text)
+    tokens = text.split()
+    intent = Intent.UNKNOWN
+    code: str | None = None
+    for token in tokens:
+        bare = token.lstrip("#")
+        if intent is Intent.UNKNOWN and bare in _ACCEPT:
+            intent = Intent.ACCEPT
+        elif intent is Intent.UNKNOWN and bare in _DECLINE:
+            intent = Intent.DECLINE
+        elif intent is Intent.UNKNOWN and bare in _ON_SCENE:
+            intent = Intent.ON_SCENE
+        elif code is None and (m := _CODE.fullmatch(token)) and not bare.isdigit():
+            code = m.group(1)
+    if intent is Intent.UNKNOWN and len(tokens) == 1 and tokens[0][:1] in ("1", "2", "3") and len(tokens[0]) > 1:
+        # "1K7Q" typed without a space
+        intent = {"1": Intent.ACCEPT, "2": Intent.DECLINE, "3": Intent.ON_SCENE}[tokens[0][0]]
+        code = tokens[0][1:].lstrip("#") or None
+    return Reply(intent, code)
+
+
+def _reply(session: Session, ctx: DispatchContext, phone: str, body: str, key: str) -> None:
+    enqueue(session, dedupe_key=key, to=phone, body=body, purpose="reply", now=ctx.clock.now())
+
+
+def open_pages_for_phone(session: Session, phone: str) -> list[tuple[Page, Incident]]:
+    rows = session.execute(
+        select(Page, Incident)
+        .join(Incident, Incident.id == Page.incident_id)
+        .where(
+            Page.phone == phone, Incident.status.in_([s.value for s in ACTIVE]), Page.status.in_(["paged", "accepted"])
+        )
+        .order_by(Page.paged_at.desc())
+    ).all()
+    return [(p, i) for p, i in rows]
+
+
+def handle_sms(session: Session, ctx: DispatchContext, phone: str, body: str, message_id: str) -> str:
+    """An SMS from a phone we paged. Returns what happened, for the log and the tests."""
+    reply = parse_reply(body)
+    pages = open_pages_for_phone(session, phone)
+    if reply.intent is Intent.UNKNOWN:
+        _reply(session, ctx, phone, messages.unknown_reply_sms(), f"reply:{message_id}")
+        return "unknown"
+    if reply.code:
+        pages = [(p, i) for p, i in pages if i.code == reply.code]
+    elif reply.intent is Intent.ON_SCENE:
+        pages = [(p, i) for p, i in pages if p.status == "accepted"]
+    else:
+        pages = [(p, i) for p, i in pages if p.status == "paged"]
+    if not pages:
+        _reply(session, ctx, phone, messages.nothing_open_sms(), f"reply:{message_id}")
+        return "nothing_open"
+    if len(pages) > 1:
+        codes = sorted({i.code for _, i in pages})
+        _reply(session, ctx, phone, messages.ambiguous_reply_sms(codes), f"reply:{message_id}")
+        return "ambiguous"
+    page, incident = pages[0]
+    return respond(session, ctx, page, incident, reply.intent, via="sms")
+
+
+def respond(session: Session, ctx: DispatchContext, page: Page, incident: Incident, intent: Intent, via: str) -> str:
+    if intent is Intent.ACCEPT:
+        return accept(session, ctx, page, incident, via)
+    if intent is Intent.DECLINE:
+        return decline(session, ctx, page, incident, via)
+    if intent is Intent.ON_SCENE:
+        return on_scene(session, ctx, page, incident, via)
+    return "unknown"
+
+
+def accept(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    now = ctx.clock.now()
+    if page.status == "accepted":
+        return "already_accepted"
+    won = transition(
+        session,
+        incident,
+        Status.ACCEPTED,
+        now,
+        actor=page.person_id,
+        only_from=OPEN_SEARCH,
+        values={"accepted_by": page.person_id, "accepted_at": now},
+        via=via,
+        name=page.name,
+        role=page.role,
+    )
+    page.responded_at = now
+    if not won:
+        page.status = "late"
+        record(session, incident.id, "late_accept", now, page.person_id, via=via)
+        body = (
+            messages.late_accept_sms(incident.code)
+            if Status(incident.status) in ACTIVE
+            else messages.closed_sms(incident.code, "结束")
+        )
+        _reply(session, ctx, page.phone, body, f"{incident.id}:{page.person_id}:late")
+        return "late"
+    page.status = "accepted"
+    engine.stop_search(session, incident)
+    building = ctx.directory.buildings.get(incident.building_id or "")
+    household = session.get(Household, incident.household_id) if incident.household_id else None
+    place_zh, place_en = engine.describe_place(building, incident)
+    if household is not None and incident.location_source == "household":
+        place_zh += f" {household.entrance}单元 {household.floor}楼 {household.unit}室"
+        place_en += f", entrance {household.entrance}, floor {household.floor}, unit {household.unit}"
+    enqueue(
+        session,
+        dedupe_key=f"{incident.id}:{page.person_id}:details",
+        to=page.phone,
+        body=messages.details_sms(incident.code, place_zh, place_en, household.phone if household else None),
+        purpose="details",
+        now=now,
+        incident_id=incident.id,
+        page_id=page.id,
+    )
+    others = session.scalars(
+        select(Page).where(Page.incident_id == incident.id, Page.id != page.id, Page.status == "paged")
+    )
+    stood_down = []
+    for other in others:
+        other.status = "stood_down"
+        stood_down.append(other.person_id)
+        enqueue(
+            session,
+            dedupe_key=f"{incident.id}:{other.person_id}:stand_down",
+            to=other.phone,
+            body=messages.stand_down_sms(incident.code),
+            purpose="stand_down",
+            now=now,
+            incident_id=incident.id,
+            page_id=other.id,
+        )
+    if stood_down:
+        record(session, incident.id, "stood_down", now, None, people=stood_down)
+    return "accepted"
+
+
+def decline(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    now = ctx.clock.now()
+    if page.status != "paged":
+        return f"already_{page.status}"
+    page.status, page.responded_at = "declined", now
+    record(session, incident.id, "declined", now, page.person_id, via=via, name=page.name)
+    _reply(session, ctx, page.phone, messages.declined_ack_sms(incident.code), f"{incident.id}:{page.person_id}:ack")
+    engine.page_replacement(session, ctx, incident, page)
+    return "declined"
+
+
+def on_scene(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    if page.status != "accepted" or incident.status != Status.ACCEPTED.value:
+        return "not_accepted"
+    transition(session, incident, Status.ON_SCENE, ctx.clock.now(), actor=page.person_id, via=via)
+    return "on_scene"

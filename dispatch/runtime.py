@@ -1,0 +1,96 @@
+"""The composition root: database, directory, clock, phone provider and background worker, wired once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.clock import Clock, SystemClock
+from dispatch.community.loader import is_loaded, load_community
+from dispatch.context import DispatchContext
+from dispatch.db import migrate
+from dispatch.db.engine import make_engine
+from dispatch.directory import Directory
+from dispatch.escalation.policy import load_policy
+from dispatch.links import LinkSigner
+from dispatch.settings import Settings
+from dispatch.worker import Worker
+from notify.ports import PhoneProvider
+from notify.signatures import public_url
+from notify.simulated import SimulatedPhoneNetwork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    ctx: DispatchContext
+    provider: PhoneProvider
+    worker: Worker
+    started: bool = field(default=False)
+
+    def start(self) -> None:
+        if not self.started:
+            self.worker.start()
+            self.started = True
+
+    def stop(self) -> None:
+        if self.started:
+            self.worker.stop()
+            self.started = False
+        self.engine.dispose()
+
+
+def make_provider(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> PhoneProvider:
+    if settings.twilio is None:
+        return SimulatedPhoneNetwork(sessions, clock.now)
+    from notify.twilio_provider import TwilioProvider
+
+    t = settings.twilio
+    return TwilioProvider(t.account_sid, t.auth_token, t.from_number, api_base_url=t.api_base_url)
+
+
+def prepare_database(engine: Engine, sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Migrate to the newest schema; on an empty database load the demo community."""
+    migrate.upgrade(engine)
+    if settings.load_demo:
+        with sessions.begin() as session:
+            if not is_loaded(session):
+                counts = load_community(session, settings.data_dir)
+                log.info("loaded the demo community: %s", counts)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    provider: PhoneProvider | None = None,
+    engine: Engine | None = None,
+    tick_s: float = 0.25,
+) -> Runtime:
+    clock = clock or SystemClock()
+    engine = engine or make_engine(settings.database_url)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    prepare_database(engine, sessions, settings)
+    with sessions() as session:
+        directory = Directory.load(session)
+    ctx = DispatchContext(
+        clock=clock,
+        directory=directory,
+        policy=load_policy(),
+        links=LinkSigner(settings.secret_key, settings.public_base_url),
+        public_base_url=settings.public_base_url,
+        wait_s=settings.escalation_wait_s,
+    )
+    provider = provider or make_provider(settings, sessions, clock)
+    status_callback = (
+        public_url(settings.public_base_url, "/webhooks/twilio/status") if settings.twilio is not None else None
+    )
+    worker = Worker(sessions, ctx, provider, status_callback, tick_s=tick_s)
+    return Runtime(settings, engine, sessions, ctx, provider, worker)

@@ -1,0 +1,67 @@
+"""API schemas (pydantic), kept apart from the ORM models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from geo.crs import Crs
+
+IncidentKind = Literal["medical", "fire", "fall", "utility", "security", "distress"]
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    crs: Crs = Field(
+        description="The coordinate system the phone reported: WGS84, GCJ02 (most phones in China) or BD09 (Baidu)"
+    )
+    accuracy_m: float | None = Field(default=None, ge=0)
+
+
+class IncidentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: IncidentKind = "medical"
+    household: str | None = Field(default=None, max_length=32)
+    location: LocationIn | None = None
+    note: str | None = Field(default=None, max_length=500)
+
+
+class EventOut(BaseModel):
+    at: datetime
+    type: str
+    actor: str | None
+    detail: dict[str, Any]
+
+
+class IncidentOut(BaseModel):
+    id: str
+    code: str
+    kind: str
+    status: str
+    reported_at: datetime
+    building: str | None
+    address: str | None
+    zone: str | None
+    grid: str | None
+    out_of_area: bool
+    escalation_level: int
+    accepted_by: str | None
+    accepted_by_name: str | None
+    alerted: int
+    reminder: str = "如危及生命，请同时拨打 120 / 110 / 119 · If life is in danger, also call 120 / 110 / 119"
+    timeline: list[EventOut] = []
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["on_scene", "resolved", "false_alarm"]
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=320)

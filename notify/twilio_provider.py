@@ -1,0 +1,125 @@
+"""`PhoneProvider` on Twilio's REST API, through the official `twilio` client.
+
+This is the only module that imports `twilio.rest`; every failure leaves it as `ProviderError`:
+
+- HTTP 429 and 5xx from Twilio: retryable.
+- Other 4xx (bad number, bad credentials, unverified sender...): not retryable; `code` is
+  Twilio's error code.
+- The network (refused, reset, timed out): retryable. Twilio may have accepted a request whose
+  answer we never read, so a retry can deliver twice: pages are at-least-once.
+- A request we could not even build (malformed `api_base_url`): not retryable.
+
+`api_base_url` points the client at another server speaking Twilio's API (the in-process fake in
+tests, Stoplight Prism for contract tests). twilio 9.x builds every request URL from the domain's
+`base_url` at call time (`Domain.absolute_url`), so setting `client.api.base_url` moves
+`messages.create` and `calls.create` there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from notify.ports import ProviderError, Sent
+
+CALL_PROGRESS_EVENTS: Final = ("initiated", "ringing", "answered", "completed")
+
+# Raised before anything is sent: the configuration is wrong and a retry cannot fix it.
+_REQUEST_NOT_BUILT = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.URLRequired,
+)
+# What the client raises for a failed send. ValueError: a 2xx body that is not JSON.
+_FAILURES = (TwilioException, requests.RequestException, ValueError)
+
+
+class TwilioProvider:
+    """SMS and calls from one Twilio account. `close()` it (or use `with`) when done."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str | None = None,
+        timeout_s: float = 10,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+        self.from_number = from_number
+        self._http = TwilioHttpClient(timeout=timeout_s)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        if api_base_url is not None:
+            self._client.api.base_url = api_base_url.rstrip("/")
+            # TWILIO_EDGE / TWILIO_REGION from the environment would rewrite the host of every URL.
+            self._client.edge = None
+            self._client.region = None
+
+    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Sent:
+        options: dict[str, Any] = {}
+        if status_callback is not None:
+            options["status_callback"] = status_callback
+        try:
+            message = self._client.messages.create(to=to, from_=self.from_number, body=body, **options)
+        except _FAILURES as exc:
+            raise _provider_error("SMS", exc) from exc
+        return self._sent(message, "SMS")
+
+    def place_call(self, to: str, twiml: str, *, status_callback: str | None = None) -> Sent:
+        options: dict[str, Any] = {}
+        if status_callback is not None:
+            options["status_callback"] = status_callback
+            options["status_callback_event"] = list(CALL_PROGRESS_EVENTS)
+        try:
+            call = self._client.calls.create(to=to, from_=self.from_number, twiml=twiml, **options)
+        except _FAILURES as exc:
+            raise _provider_error("call", exc) from exc
+        return self._sent(call, "call")
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections."""
+        if self._http.session is not None:
+            self._http.session.close()
+
+    def __enter__(self) -> TwilioProvider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _sent(self, instance: Any, what: str) -> Sent:
+        sid = getattr(instance, "sid", None)
+        if not isinstance(sid, str) or not sid:
+            # Twilio answered 2xx without an id: it may have accepted; treat it like a lost answer.
+            raise ProviderError(f"Twilio accepted the {what} but returned no sid", retryable=True)
+        status = getattr(instance, "status", None)
+        return Sent(provider=self.name, provider_id=sid, status=str(status or "unknown"))
+
+
+def _provider_error(what: str, exc: Exception) -> ProviderError:
+    """Translate anything the twilio client raised into our `ProviderError`."""
+    if isinstance(exc, TwilioRestException | TwilioServiceException):
+        status = int(exc.status)
+        code = None if exc.code is None else str(exc.code)
+        retryable = status == 429 or status >= 500
+        detail = getattr(exc, "msg", None) or getattr(exc, "title", "")
+        return ProviderError(
+            f"Twilio refused the {what}: HTTP {status}, code {code}: {detail}",
+            retryable=retryable,
+            code=code,
+        )
+    if isinstance(exc, _REQUEST_NOT_BUILT):
+        return ProviderError(f"Twilio {what} request could not be built: {exc}", retryable=False)
+    if isinstance(exc, requests.RequestException | TwilioException):
+        return ProviderError(f"Twilio {what} failed in transit: {type(exc).__name__}: {exc}", retryable=True)
+    # ValueError: a 2xx whose body is not Twilio's JSON; a proxy or the wrong server answered.
+    return ProviderError(f"Twilio {what} got an unreadable answer: {exc}", retryable=True)

@@ -1,0 +1,1 @@
+"""Fakes of the outside world for tests (in-process, real protocols where it matters)."""
