@@ -12,7 +12,7 @@ from dispatch.clock import Clock, SystemClock
 from dispatch.community.loader import is_loaded, load_community
 from dispatch.context import DispatchContext
 from dispatch.db import migrate
-from dispatch.db.engine import make_engine
+from dispatch.db.engine import make_engine, reader
 from dispatch.directory import Directory
 from dispatch.escalation.policy import load_policy
 from dispatch.links import LinkSigner
@@ -30,6 +30,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
     ctx: DispatchContext
     provider: PhoneProvider
     worker: Worker
@@ -78,7 +79,7 @@ def build_runtime(
     engine = engine or make_engine(settings.database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
     prepare_database(engine, sessions, settings)
-    with sessions() as session:
+    with sessionmaker(reader(engine))() as session:
         directory = Directory.load(session)
     ctx = DispatchContext(
         clock=clock,
@@ -93,4 +94,5 @@ def build_runtime(
         public_url(settings.public_base_url, "/webhooks/twilio/status") if settings.twilio is not None else None
     )
     worker = Worker(sessions, ctx, provider, status_callback, tick_s=tick_s)
-    return Runtime(settings, engine, sessions, ctx, provider, worker)
+    readers = sessionmaker(reader(engine), expire_on_commit=False)
+    return Runtime(settings, engine, sessions, readers, ctx, provider, worker)

@@ -24,6 +24,11 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def reader(engine: Engine) -> Engine:
+    """The same engine for read-only sessions: on SQLite their transactions do not take the write lock."""
+    return engine.execution_options(read_only=True)
+
+
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     try:
         import sqlean
@@ -61,7 +66,8 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (engine.execution_options(read_only=True)) take a WAL snapshot and never block writers.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
     return engine
 

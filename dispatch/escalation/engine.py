@@ -220,10 +220,10 @@ def fire(session: Session, ctx: DispatchContext, incident: Incident, step: int) 
         else:
             recipients = choose_staff(session, incident, spec, now, repeat)
         if recipients:
-            page_recipients(session, ctx, incident, index, recipients, now, tag=f"s{index}")
-            incident.escalation_level = index
             if incident.status == Status.REPORTED.value:
                 transition(session, incident, Status.DISPATCHING, now, only_from=frozenset({Status.REPORTED}))
+            page_recipients(session, ctx, incident, index, recipients, now, tag=f"s{index}")
+            incident.escalation_level = index
             if index > 0:
                 record(session, incident.id, "escalated", now, None, step=index, action=spec.action)
             schedule(session, incident.id, index + 1, now + timedelta(seconds=plan.wait_s))

@@ -31,7 +31,7 @@ def _require_simulated(runtime: RuntimeDep) -> None:
 @router.get("/inbox", response_model=list[SimulatedMessageOut])
 def read_inbox(runtime: RuntimeDep, phone: str | None = None) -> list[SimulatedMessageOut]:
     _require_simulated(runtime)
-    with runtime.sessions() as session:
+    with runtime.readers() as session:
         return [
             SimulatedMessageOut(phone=m.phone, direction=m.direction, channel=m.channel, body=m.body, at=m.at)
             for m in inbox(session, phone)

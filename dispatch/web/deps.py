@@ -29,7 +29,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     """A session for reading. Routes that write open their own transaction and commit it before answering,
     so a 2xx always means the change is durable."""
-    with runtime.sessions() as session:
+    with runtime.readers() as session:
         yield session
 
 

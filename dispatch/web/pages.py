@@ -50,7 +50,7 @@ def _page_context(runtime: Runtime, token: str, outcome: str | None) -> dict[str
         page_id = runtime.ctx.links.page_id(token)
     except LinkError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    with runtime.sessions() as session:
+    with runtime.readers() as session:
         page = session.get(Page, page_id)
         incident = session.get(Incident, page.incident_id) if page else None
         if page is None or incident is None:
@@ -114,7 +114,7 @@ def answer_alert(
 def demo_phones(request: Request, runtime: RuntimeDep, phone: str | None = None) -> HTMLResponse:
     if not runtime.settings.simulated_phones:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
-    with runtime.sessions() as session:
+    with runtime.readers() as session:
         messages = inbox(session, phone or None)
     return templates.TemplateResponse(request, "phones.html", {"messages": messages, "phone": phone})
 

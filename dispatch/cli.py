@@ -1,0 +1,81 @@
+"""The `dispatch` command: serve the app, regenerate the demo community, migrate a database."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatch.settings import REPO_ROOT, SettingsError, load_settings
+
+app = typer.Typer(help="Vanguard Dispatch: emergency dispatch to neighbourhood vanguards.", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes (share the database)")] = 1,
+) -> None:
+    """Serve the API and pages. An empty database is migrated and gets the demo community."""
+    import uvicorn
+
+    from dispatch.db.engine import DatabaseSetupError
+    from dispatch.runtime import build_runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        # Prepare once here so that a broken setup fails with a clear message before the server starts.
+        build_runtime(settings).stop()
+    except (SettingsError, DatabaseSetupError) as exc:
+        raise _fail(str(exc)) from exc
+    mode = "simulated phones (no TWILIO_* set)" if settings.simulated_phones else "Twilio"
+    typer.echo(f"Vanguard Dispatch on http://{host}:{port}  database={settings.database_url.split('@')[-1]}  "
+               f"phones={mode}")
+    uvicorn.run("dispatch.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option(help="Where to write the files")] = REPO_ROOT / "data" / "demo",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files")] = 2026,
+    shared: Annotated[Path, typer.Option(help="The shared data folder (district boundary, divisions)")] = (
+        REPO_ROOT.parent / "shared"
+    ),
+) -> None:
+    """Regenerate the demo community (data/demo/) from the real district boundary and a seed."""
+    from dispatch.community.generate import generate
+
+    zhanggong = shared / "data" / "zhanggong"
+    try:
+        counts = generate(out, seed=seed, boundary_path=zhanggong / "zhanggong_district_gcj02.geojson",
+                          divisions_path=zhanggong / "ganzhou_divisions_2025.csv")
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count}")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database named by DATABASE_URL to the newest schema (and load the demo if it is empty)."""
+    from dispatch.db.engine import DatabaseSetupError, make_engine
+    from dispatch.runtime import prepare_database
+
+    try:
+        settings = load_settings()
+        engine = make_engine(settings.database_url)
+        from sqlalchemy.orm import sessionmaker
+
+        prepare_database(engine, sessionmaker(engine), settings)
+    except (SettingsError, DatabaseSetupError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo("database is up to date")

@@ -1,0 +1,1 @@
+"""The community: its areas, buildings, households and organisation."""

@@ -1,0 +1,56 @@
+"""Small verbs for tests that play an incident through the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from dispatch.runtime import Runtime
+from dispatch.web.pages import simulated_reply
+from notify.simulated import inbox
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def press(client: TestClient, token: str = "hh_token_one", key: str | None = None, **body: Any) -> Any:
+    headers = auth(token)
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.post("/api/v1/incidents", json=body or {"kind": "medical"}, headers=headers)
+
+
+def deliver(runtime: Runtime) -> int:
+    """Run the outbox until nothing is due; returns how many messages left."""
+    total = 0
+    while sent := runtime.worker.deliver():
+        total += len(sent)
+    return total
+
+
+def tick(runtime: Runtime) -> int:
+    fired = runtime.worker.timers.run_due()
+    deliver(runtime)
+    return fired
+
+
+def texts(runtime: Runtime, phone: str) -> list[str]:
+    with runtime.readers() as session:
+        return [m.body for m in inbox(session, phone) if m.direction == "in"]
+
+
+def phones_alerted(runtime: Runtime) -> set[str]:
+    with runtime.readers() as session:
+        return {m.phone for m in inbox(session) if m.direction == "in" and "回复 1" in m.body}
+
+
+def reply(runtime: Runtime, phone: str, body: str) -> str:
+    return simulated_reply(runtime, phone, body)
+
+
+def timeline_types(client: TestClient, incident_id: str, token: str = "st_duty") -> list[str]:
+    r = client.get(f"/api/v1/incidents/{incident_id}", headers=auth(token))
+    assert r.status_code == 200, r.text
+    return [e["type"] for e in r.json()["timeline"]]
