@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from dispatch.community.models import Household
 from dispatch.context import DispatchContext
 from dispatch.escalation import engine
 from dispatch.incidents.models import Incident, Page
+from dispatch.incidents.service import CODE_ALPHABET
 from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
 from dispatch.incidents.transitions import record, transition
 from notify import messages
@@ -34,11 +35,10 @@ class Intent(StrEnum):
 _ACCEPT = {"1", "Y", "YES", "OK", "是", "接", "接单", "好", "可以", "ACCEPT"}
 _DECLINE = {"2", "N", "NO", "否", "不", "不行", "无法", "DECLINE"}
 _ON_SCENE = {"3", "到", "到达", "已到", "ARRIVED", "ONSCENE"}
-_CODE = re.compile(r"#?([A-Z0-9]{3,6})")
+_CODE = re.compile(rf"#?([{CODE_ALPHABET}]{{3,6}})")
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     intent: Intent
     code: str | None
 
@@ -76,7 +76,9 @@ def open_pages_for_phone(session: Session, phone: str) -> list[tuple[Page, Incid
         select(Page, Incident)
         .join(Incident, Incident.id == Page.incident_id)
         .where(
-            Page.phone == phone, Incident.status.in_([s.value for s in ACTIVE]), Page.status.in_(["paged", "accepted"])
+            Page.phone == phone,
+            Incident.status.in_([s.value for s in ACTIVE]),
+            Page.status.in_(["paged", "accepted", "stood_down"]),
         )
         .order_by(Page.paged_at.desc())
     ).all()
@@ -95,7 +97,10 @@ def handle_sms(session: Session, ctx: DispatchContext, phone: str, body: str, me
     elif reply.intent is Intent.ON_SCENE:
         pages = [(p, i) for p, i in pages if p.status == "accepted"]
     else:
-        pages = [(p, i) for p, i in pages if p.status == "paged"]
+        # Prefer alerts still awaiting an answer; an answer to one already stood down hears it was taken.
+        pages = [(p, i) for p, i in pages if p.status == "paged"] or [
+            (p, i) for p, i in pages if p.status == "stood_down"
+        ]
     if not pages:
         _reply(session, ctx, phone, messages.nothing_open_sms(), f"reply:{message_id}")
         return "nothing_open"
@@ -121,6 +126,11 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
     now = ctx.clock.now()
     if page.status == "accepted":
         return "already_accepted"
+    if page.status == "stood_down":
+        _reply(
+            session, ctx, page.phone, messages.late_accept_sms(incident.code), f"{incident.id}:{page.person_id}:late"
+        )
+        return "late"
     won = transition(
         session,
         incident,

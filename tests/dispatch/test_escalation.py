@@ -1,0 +1,132 @@
+"""Escalation: waves, then the building group, the grid branch and the duty officer, on durable timers."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from dispatch.clock import FakeClock
+from dispatch.escalation.models import EscalationTimer
+from dispatch.escalation.runner import TimerRunner
+from dispatch.runtime import Runtime
+from tests.support.flow import deliver, phones_alerted, press, reply, texts, tick, timeline_types
+
+LEADER_B1, SECRETARY_G1, WORKER_G1, WORKER_G2, DUTY = (
+    "+8617000000101", "+8617000000102", "+8617000000103", "+8617000000104", "+8617000000105")
+
+
+def test_with_nobody_accepting_the_search_widens_level_by_level_on_time(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    incident = press(client, kind="medical").json()  # household H1, building B1, grid G1
+    deliver(runtime)
+    wave1 = phones_alerted(runtime)
+    assert len(wave1) == 3
+
+    clock.advance(29)
+    assert tick(runtime) == 0, "not before the wait is over"
+    clock.advance(1)
+    assert tick(runtime) == 1
+    wave2 = phones_alerted(runtime) - wave1
+    assert wave2 and not wave2 & {LEADER_B1, SECRETARY_G1, DUTY}, "second wave: more vanguards"
+
+    clock.advance(30)
+    tick(runtime)
+    assert LEADER_B1 in phones_alerted(runtime), "then the building group leader"
+    clock.advance(30)
+    tick(runtime)
+    assert {SECRETARY_G1, WORKER_G1} <= phones_alerted(runtime), "then the grid branch"
+    assert WORKER_G2 not in phones_alerted(runtime), "never another grid's workers"
+    clock.advance(30)
+    tick(runtime)
+    assert DUTY in phones_alerted(runtime), "then the community duty officer"
+    types = timeline_types(client, incident["id"])
+    assert types.count("escalated") == 4
+
+
+def test_the_last_level_keeps_calling_until_someone_answers(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    press(client, kind="medical")
+    for _ in range(4):  # wave 2, building leader, grid branch, duty officer
+        clock.advance(30)
+        tick(runtime)
+    assert len(texts(runtime, DUTY)) == 1
+    clock.advance(30)
+    tick(runtime)
+    assert len(texts(runtime, DUTY)) == 2, "the duty officer is called again, not forgotten"
+
+
+def test_empty_levels_are_skipped_at_once(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    # Distress needs counseling; nobody in the tiny community has it: straight to the building leader.
+    incident = press(client, kind="distress").json()
+    deliver(runtime)
+    assert phones_alerted(runtime) == {LEADER_B1}
+    types = timeline_types(client, incident["id"])
+    assert types.count("step_skipped") == 2
+
+
+def test_an_acceptance_stops_the_escalation(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    press(client, kind="medical")
+    deliver(runtime)
+    assert reply(runtime, "+8617000000001", "1") == "accepted"
+    for _ in range(5):
+        clock.advance(30)
+        assert tick(runtime) == 0
+    assert LEADER_B1 not in phones_alerted(runtime)
+    with runtime.readers() as session:
+        statuses = set(session.scalars(select(EscalationTimer.status)))
+    assert statuses == {"skipped"}
+
+
+def test_timers_survive_a_restart(settings, clock: FakeClock, client: TestClient, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    from dispatch.runtime import build_runtime
+
+    press(client, kind="medical")
+    runtime.stop()  # the process dies before the timer is due
+    clock.advance(31)
+    restarted = build_runtime(settings, clock=clock)
+    try:
+        assert restarted.worker.timers.run_due() == 1
+    finally:
+        restarted.stop()
+
+
+def test_two_processes_racing_for_due_timers_fire_each_exactly_once(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    for token in ("hh_token_one", "hh_token_two", "hh_token_three"):
+        assert press(client, token=token, kind="medical").status_code == 201
+    clock.advance(31)
+    runners = [TimerRunner(runtime.sessions, runtime.ctx, f"worker-{i}") for i in range(3)]
+    fired = [0, 0, 0]
+
+    def run(i: int) -> None:
+        fired[i] = runners[i].run_due()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(fired) == 3
+    with runtime.readers() as session:
+        done = session.scalar(select(func.count()).select_from(EscalationTimer).where(
+            EscalationTimer.step == 1, EscalationTimer.status == "done"))
+    assert done == 3
+
+
+def test_a_worker_whose_lease_expired_cannot_fire_the_step_again(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    press(client, kind="medical")
+    clock.advance(31)
+    slow = TimerRunner(runtime.sessions, runtime.ctx, "slow")
+    fast = TimerRunner(runtime.sessions, runtime.ctx, "fast")
+    [timer_id] = slow.claim_due()
+    clock.advance(60)  # the slow worker stalls past its lease; another takes over
+    assert fast.claim_due() == [timer_id]
+    assert fast.fire(timer_id) is True
+    assert slow.fire(timer_id) is False, "the stale claim is refused"

@@ -1,0 +1,108 @@
+"""Answers: the first acceptance wins, the others stand down, declines move on at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from dispatch.responses import Intent, parse_reply
+from dispatch.runtime import Runtime
+from tests.support.flow import auth, deliver, phones_alerted, press, reply, texts, timeline_types
+
+DOCTOR, NURSE = "+8617000000001", "+8617000000002"
+
+
+@pytest.mark.parametrize(
+    ("body", "intent", "code"),
+    [
+        ("1", Intent.ACCEPT, None), (" y ", Intent.ACCEPT, None), ("Yes!", Intent.ACCEPT, None),
+        ("是", Intent.ACCEPT, None), ("接", Intent.ACCEPT, None), ("１", Intent.ACCEPT, None),
+        ("2", Intent.DECLINE, None), ("n", Intent.DECLINE, None), ("否", Intent.DECLINE, None),
+        ("1 K7R", Intent.ACCEPT, "K7R"), ("#k7r 2", Intent.DECLINE, "K7R"), ("1K7R", Intent.ACCEPT, "K7R"),
+        ("3", Intent.ON_SCENE, None), ("hello", Intent.UNKNOWN, None), ("", Intent.UNKNOWN, None),
+    ],
+)
+def test_replies_are_read_with_noise_case_and_chinese(body: str, intent: Intent, code: str | None) -> None:
+    assert parse_reply(body) == (intent, code)
+
+
+def test_first_acceptance_wins_gets_the_door_and_the_others_stand_down(client: TestClient, runtime: Runtime) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    alerted = phones_alerted(runtime)
+    assert reply(runtime, DOCTOR, "1") == "accepted"
+    assert reply(runtime, NURSE, "1") == "late"
+    deliver(runtime)
+
+    details = texts(runtime, DOCTOR)[-1]
+    assert "2单元" in details and "5楼" in details and "501" in details, "the accepter gets the exact door"
+    for phone in alerted - {DOCTOR}:
+        assert any("无需前往" in t for t in texts(runtime, phone)), phone
+        assert not any("501" in t for t in texts(runtime, phone)), "nobody else learns the door"
+    state = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("hh_token_one")).json()
+    assert state["status"] == "accepted" and state["accepted_by_name"] == "李医生"
+    assert "accepted" in timeline_types(client, incident["id"])
+
+
+def test_a_decline_pages_the_next_candidate_at_once(client: TestClient, runtime: Runtime) -> None:
+    press(client, kind="medical")
+    deliver(runtime)
+    before = phones_alerted(runtime)
+    assert reply(runtime, DOCTOR, "2") == "declined"
+    deliver(runtime)
+    assert len(phones_alerted(runtime) - before) == 1
+
+
+def test_with_two_open_alerts_a_bare_reply_gets_a_question_not_a_guess(client: TestClient, runtime: Runtime) -> None:
+    one = press(client, token="hh_token_one", kind="medical").json()
+    two = press(client, token="hh_token_three", kind="medical").json()
+    deliver(runtime)
+    assert reply(runtime, DOCTOR, "1") == "ambiguous"
+    deliver(runtime)
+    question = texts(runtime, DOCTOR)[-1]
+    assert f"#{one['code']}" in question and f"#{two['code']}" in question
+    assert reply(runtime, DOCTOR, f"1 {two['code']}") == "accepted"
+
+
+def test_the_one_tap_link_shows_the_alert_and_accepts_with_a_post(client: TestClient, runtime: Runtime) -> None:
+    press(client, kind="medical")
+    deliver(runtime)
+    link = re.search(r"https://dispatch\.example\.org(/r/[\w.\-]+)", texts(runtime, DOCTOR)[0])
+    assert link
+    page = client.get(link.group(1))
+    assert page.status_code == 200 and "120" in page.text and "501" not in page.text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf
+    forged = client.post(link.group(1), data={"action": "accept", "csrf": "0" * 64}, follow_redirects=False)
+    assert forged.status_code == 403
+    done = client.post(link.group(1), data={"action": "accept", "csrf": csrf.group(1)})
+    assert done.status_code == 200 and "501" in done.text
+    assert client.get(link.group(1) + "x").status_code == 404, "a tampered link is refused"
+
+
+def test_grid_worker_confirms_on_scene_then_resolved_within_their_grid(client: TestClient, runtime: Runtime) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    reply(runtime, DOCTOR, "1")
+    url = f"/api/v1/incidents/{incident['id']}/confirm"
+    assert client.post(url, json={"status": "on_scene"}, headers=auth("st_worker_g2")).status_code == 403
+    assert client.post(url, json={"status": "on_scene"}, headers=auth("hh_token_one")).status_code == 403
+    assert client.post(url, json={"status": "on_scene"}, headers=auth("st_worker_g1")).json()["status"] == "on_scene"
+    assert client.post(url, json={"status": "resolved"}, headers=auth("st_worker_g1")).json()["status"] == "resolved"
+    again = client.post(url, json={"status": "on_scene"}, headers=auth("st_worker_g1"))
+    assert again.status_code == 409 and "resolved" in again.text
+    assert client.post(url, json={"status": "finished"}, headers=auth("st_worker_g1")).status_code == 422
+    types = timeline_types(client, incident["id"])
+    assert types.index("accepted") < types.index("on_scene") < types.index("resolved")
+
+
+def test_the_household_can_call_it_off_and_everyone_paged_is_told(client: TestClient, runtime: Runtime) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    r = client.post(f"/api/v1/incidents/{incident['id']}/cancel", headers=auth("hh_token_one"))
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    deliver(runtime)
+    assert any("取消" in t for t in texts(runtime, DOCTOR))
+    assert reply(runtime, DOCTOR, "1") == "nothing_open"
