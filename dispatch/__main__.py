@@ -1,0 +1,5 @@
+"""`python -m dispatch` is the `dispatch` command."""
+
+from dispatch.cli import app
+
+app()
