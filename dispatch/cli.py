@@ -38,8 +38,9 @@ def serve(
     except (SettingsError, DatabaseSetupError) as exc:
         raise _fail(str(exc)) from exc
     mode = "simulated phones (no TWILIO_* set)" if settings.simulated_phones else "Twilio"
-    typer.echo(f"Vanguard Dispatch on http://{host}:{port}  database={settings.database_url.split('@')[-1]}  "
-               f"phones={mode}")
+    typer.echo(
+        f"Vanguard Dispatch on http://{host}:{port}  database={settings.database_url.split('@')[-1]}  phones={mode}"
+    )
     uvicorn.run("dispatch.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
@@ -56,8 +57,12 @@ def demo_data(
 
     zhanggong = shared / "data" / "zhanggong"
     try:
-        counts = generate(out, seed=seed, boundary_path=zhanggong / "zhanggong_district_gcj02.geojson",
-                          divisions_path=zhanggong / "ganzhou_divisions_2025.csv")
+        counts = generate(
+            out,
+            seed=seed,
+            boundary_path=zhanggong / "zhanggong_district_gcj02.geojson",
+            divisions_path=zhanggong / "ganzhou_divisions_2025.csv",
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     for name, count in counts.items():

@@ -71,8 +71,14 @@ def tiny_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(database_url: str, tiny_dir: Path, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, public_base_url="https://dispatch.example.org",
-                    secret_key="test-secret", data_dir=tiny_dir, twilio=None, escalation_wait_s=30)
+    return Settings(
+        database_url=database_url,
+        public_base_url="https://dispatch.example.org",
+        secret_key="test-secret",
+        data_dir=tiny_dir,
+        twilio=None,
+        escalation_wait_s=30,
+    )
 
 
 @pytest.fixture

@@ -74,49 +74,111 @@ def load_community(session: Session, data_dir: Path) -> dict[str, int]:
         raise CommunityDataError(f"{data_dir} lacks {', '.join(missing)}; regenerate with `dispatch demo-data`")
     counts: dict[str, int] = {}
 
-    grids = [{"id": f["properties"]["grid_id"], "name": f["properties"]["name"],
-              "name_en": f["properties"].get("name_en", f["properties"]["name"]), "geom": _ewkt(f["geometry"])}
-             for f in _features(data_dir / "grids.geojson")]
-    zones = [{"id": f["properties"]["zone_id"], "name": f["properties"]["name"],
-              "name_en": f["properties"].get("name_en", f["properties"]["name"]), "geom": _ewkt(f["geometry"])}
-             for f in _features(data_dir / "zones.geojson")]
+    grids = [
+        {
+            "id": f["properties"]["grid_id"],
+            "name": f["properties"]["name"],
+            "name_en": f["properties"].get("name_en", f["properties"]["name"]),
+            "geom": _ewkt(f["geometry"]),
+        }
+        for f in _features(data_dir / "grids.geojson")
+    ]
+    zones = [
+        {
+            "id": f["properties"]["zone_id"],
+            "name": f["properties"]["name"],
+            "name_en": f["properties"].get("name_en", f["properties"]["name"]),
+            "geom": _ewkt(f["geometry"]),
+        }
+        for f in _features(data_dir / "zones.geojson")
+    ]
     buildings = []
     for f in _features(data_dir / "buildings.geojson"):
         p = f["properties"]
-        buildings.append({"id": p["building_id"], "address": p["address"], "address_en": p.get("address_en", ""),
-                          "zone_id": p.get("zone_id") or None, "grid_id": p.get("grid_id") or None,
-                          "floors": int(p["floors"]), "entrances": int(p.get("entrances", 1)),
-                          "has_lift": bool(p.get("has_lift", False)), "geom": _ewkt(f["geometry"])})
-    households = [{"id": r["household_id"], "building_id": r["building_id"], "entrance": int(r["entrance"]),
-                   "floor": int(r["floor"]), "unit": r["unit"], "residents": int(r.get("residents") or 1),
-                   "elderly_living_alone": _bool(r.get("elderly_living_alone", "0")), "phone": r["phone"],
-                   "device_token_hash": token_hash(r["device_token"])}
-                  for r in _rows(data_dir / "households.csv")]
+        buildings.append(
+            {
+                "id": p["building_id"],
+                "address": p["address"],
+                "address_en": p.get("address_en", ""),
+                "zone_id": p.get("zone_id") or None,
+                "grid_id": p.get("grid_id") or None,
+                "floors": int(p["floors"]),
+                "entrances": int(p.get("entrances", 1)),
+                "has_lift": bool(p.get("has_lift", False)),
+                "geom": _ewkt(f["geometry"]),
+            }
+        )
+    households = [
+        {
+            "id": r["household_id"],
+            "building_id": r["building_id"],
+            "entrance": int(r["entrance"]),
+            "floor": int(r["floor"]),
+            "unit": r["unit"],
+            "residents": int(r.get("residents") or 1),
+            "elderly_living_alone": _bool(r.get("elderly_living_alone", "0")),
+            "phone": r["phone"],
+            "device_token_hash": token_hash(r["device_token"]),
+        }
+        for r in _rows(data_dir / "households.csv")
+    ]
     building_points = {b["id"]: b["geom"] for b in buildings}
     vanguards = []
     for r in _rows(data_dir / "vanguards.csv"):
         where = f"vanguards.csv line {r['_line']}"
         if r["building_id"] not in building_points:
             raise CommunityDataError(f"{where}: unknown building {r['building_id']!r}")
-        vanguards.append({"id": r["vanguard_id"], "name": r["name"], "phone": r["phone"], "skills": r["skills"],
-                          "building_id": r["building_id"], "occupation": r.get("occupation", ""),
-                          "on_call": _schedule(r["on_call"], where),
-                          "accept_rate": float(r.get("accept_rate") or 0.3), "languages": r.get("languages", "zh"),
-                          "available": True, "geom": building_points[r["building_id"]]})
-    staff = [{"id": r["staff_id"], "name": r["name"], "phone": r["phone"], "role": r["role"],
-              "grid_id": r.get("grid_id") or None, "building_id": r.get("building_id") or None,
-              "on_call": _schedule(r.get("on_call") or "Mon-Sun 00:00-24:00", f"staff.csv line {r['_line']}"),
-              "api_token_hash": token_hash(r["api_token"]) if r.get("api_token") else None, "password_hash": None}
-             for r in _rows(data_dir / "staff.csv")]
+        vanguards.append(
+            {
+                "id": r["vanguard_id"],
+                "name": r["name"],
+                "phone": r["phone"],
+                "skills": r["skills"],
+                "building_id": r["building_id"],
+                "occupation": r.get("occupation", ""),
+                "on_call": _schedule(r["on_call"], where),
+                "accept_rate": float(r.get("accept_rate") or 0.3),
+                "languages": r.get("languages", "zh"),
+                "available": True,
+                "geom": building_points[r["building_id"]],
+            }
+        )
+    staff = [
+        {
+            "id": r["staff_id"],
+            "name": r["name"],
+            "phone": r["phone"],
+            "role": r["role"],
+            "grid_id": r.get("grid_id") or None,
+            "building_id": r.get("building_id") or None,
+            "on_call": _schedule(r.get("on_call") or "Mon-Sun 00:00-24:00", f"staff.csv line {r['_line']}"),
+            "api_token_hash": token_hash(r["api_token"]) if r.get("api_token") else None,
+            "password_hash": None,
+        }
+        for r in _rows(data_dir / "staff.csv")
+    ]
     aeds = []
     if (data_dir / "aeds.csv").exists():
-        aeds = [{"id": r["aed_id"], "building_id": r.get("building_id") or None, "description": r["description"],
-                 "geom": f"SRID={SRID};POINT({float(r['lon'])} {float(r['lat'])})"}
-                for r in _rows(data_dir / "aeds.csv")]
+        aeds = [
+            {
+                "id": r["aed_id"],
+                "building_id": r.get("building_id") or None,
+                "description": r["description"],
+                "geom": f"SRID={SRID};POINT({float(r['lon'])} {float(r['lat'])})",
+            }
+            for r in _rows(data_dir / "aeds.csv")
+        ]
 
-    for model, rows in ((Grid, grids), (Zone, zones), (Building, buildings), (Household, households),
-                        (Vanguard, vanguards), (Staff, staff), (Aed, aeds)):
+    for model, rows in (
+        (Grid, grids),
+        (Zone, zones),
+        (Building, buildings),
+        (Household, households),
+        (Vanguard, vanguards),
+        (Staff, staff),
+        (Aed, aeds),
+    ):
         for start in range(0, len(rows), 2000):
-            session.execute(insert(model), rows[start:start + 2000])
+            session.execute(insert(model), rows[start : start + 2000])
         counts[model.__tablename__] = len(rows)
     return counts

@@ -14,7 +14,12 @@ from dispatch.runtime import Runtime
 from tests.support.flow import deliver, phones_alerted, press, reply, texts, tick, timeline_types
 
 LEADER_B1, SECRETARY_G1, WORKER_G1, WORKER_G2, DUTY = (
-    "+8617000000101", "+8617000000102", "+8617000000103", "+8617000000104", "+8617000000105")
+    "+8617000000101",
+    "+8617000000102",
+    "+8617000000103",
+    "+8617000000104",
+    "+8617000000105",
+)
 
 
 def test_with_nobody_accepting_the_search_widens_level_by_level_on_time(
@@ -113,8 +118,11 @@ def test_two_processes_racing_for_due_timers_fire_each_exactly_once(
         t.join()
     assert sum(fired) == 3
     with runtime.readers() as session:
-        done = session.scalar(select(func.count()).select_from(EscalationTimer).where(
-            EscalationTimer.step == 1, EscalationTimer.status == "done"))
+        done = session.scalar(
+            select(func.count())
+            .select_from(EscalationTimer)
+            .where(EscalationTimer.step == 1, EscalationTimer.status == "done")
+        )
     assert done == 3
 
 

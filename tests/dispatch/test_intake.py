@@ -9,7 +9,11 @@ from geo.crs import Crs, from_wgs84
 from tests.support.flow import auth, deliver, phones_alerted, press, texts, timeline_types
 
 V1_DOCTOR, V2_NURSE, V4_OFF_CALL_DOCTOR, V3_ELECTRICIAN = (
-    "+8617000000001", "+8617000000002", "+8617000000004", "+8617000000003")
+    "+8617000000001",
+    "+8617000000002",
+    "+8617000000004",
+    "+8617000000003",
+)
 
 
 def test_a_household_press_is_located_at_its_building_and_pages_the_nearest_on_call_medics(
@@ -40,8 +44,11 @@ def test_the_timeline_records_press_location_and_alerts(client: TestClient, runt
     types = timeline_types(client, incident["id"])
     assert types[:4] == ["pressed", "located", "dispatching", "paged"]
     assert types.count("alert_sent") == 3
-    paged = next(e for e in client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()[
-        "timeline"] if e["type"] == "paged")
+    paged = next(
+        e
+        for e in client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()["timeline"]
+        if e["type"] == "paged"
+    )
     assert all("why" in r and "eta_s" in r for r in paged["detail"]["recipients"]), "each ranking is explained"
 
 
@@ -93,8 +100,9 @@ def test_bad_input_gets_a_clear_4xx(client: TestClient) -> None:
     bad_crs = press(client, location={"lat": 25.85, "lon": 114.93, "crs": "ED50"})
     assert bad_crs.status_code == 422 and "crs" in bad_crs.text
     assert press(client, kind="earthquake").status_code == 422
-    malformed = client.post("/api/v1/incidents", content=b"{not json", headers={
-        **auth("hh_token_one"), "Content-Type": "application/json"})
+    malformed = client.post(
+        "/api/v1/incidents", content=b"{not json", headers={**auth("hh_token_one"), "Content-Type": "application/json"}
+    )
     assert malformed.status_code == 422 and "JSON" in malformed.text
     staff = press(client, token="st_duty")
     assert staff.status_code == 403

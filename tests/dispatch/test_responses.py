@@ -17,11 +17,21 @@ DOCTOR, NURSE = "+8617000000001", "+8617000000002"
 @pytest.mark.parametrize(
     ("body", "intent", "code"),
     [
-        ("1", Intent.ACCEPT, None), (" y ", Intent.ACCEPT, None), ("Yes!", Intent.ACCEPT, None),
-        ("是", Intent.ACCEPT, None), ("接", Intent.ACCEPT, None), ("１", Intent.ACCEPT, None),
-        ("2", Intent.DECLINE, None), ("n", Intent.DECLINE, None), ("否", Intent.DECLINE, None),
-        ("1 K7R", Intent.ACCEPT, "K7R"), ("#k7r 2", Intent.DECLINE, "K7R"), ("1K7R", Intent.ACCEPT, "K7R"),
-        ("3", Intent.ON_SCENE, None), ("hello", Intent.UNKNOWN, None), ("", Intent.UNKNOWN, None),
+        ("1", Intent.ACCEPT, None),
+        (" y ", Intent.ACCEPT, None),
+        ("Yes!", Intent.ACCEPT, None),
+        ("是", Intent.ACCEPT, None),
+        ("接", Intent.ACCEPT, None),
+        ("１", Intent.ACCEPT, None),
+        ("2", Intent.DECLINE, None),
+        ("n", Intent.DECLINE, None),
+        ("否", Intent.DECLINE, None),
+        ("1 K7R", Intent.ACCEPT, "K7R"),
+        ("#k7r 2", Intent.DECLINE, "K7R"),
+        ("1K7R", Intent.ACCEPT, "K7R"),
+        ("3", Intent.ON_SCENE, None),
+        ("hello", Intent.UNKNOWN, None),
+        ("", Intent.UNKNOWN, None),
     ],
 )
 def test_replies_are_read_with_noise_case_and_chinese(body: str, intent: Intent, code: str | None) -> None:

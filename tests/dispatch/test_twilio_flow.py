@@ -76,8 +76,11 @@ def test_a_signed_sms_reply_accepts_and_a_forged_one_is_refused(
 
     other_incident = press(twilio_client, token="hh_token_three", kind="medical").json()
     deliver(twilio_runtime)
-    ok = signed_post(twilio_client, "/webhooks/twilio/sms",
-                     {"From": DOCTOR, "Body": f"1 {other_incident['code']}", "MessageSid": "SM" + "2" * 32})
+    ok = signed_post(
+        twilio_client,
+        "/webhooks/twilio/sms",
+        {"From": DOCTOR, "Body": f"1 {other_incident['code']}", "MessageSid": "SM" + "2" * 32},
+    )
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/xml")
     state = twilio_client.get(f"/api/v1/incidents/{other_incident['id']}", headers=auth("st_duty")).json()
     assert state["status"] == "accepted"
@@ -114,7 +117,8 @@ def test_delivery_status_callbacks_are_verified_and_recorded(
 
     with twilio_runtime.readers() as session:
         assert session.scalar(select(OutboxMessage.delivery_status).where(OutboxMessage.provider_id == sid)) == (
-            "delivered")
+            "delivered"
+        )
 
 
 def test_without_credentials_the_webhooks_are_off_and_the_demo_phones_are_on(client: TestClient) -> None:

@@ -49,7 +49,10 @@ class Server:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "dispatch", "serve", "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -78,8 +81,13 @@ class Server:
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
-    env.update(DATABASE_URL=database_url, ESCALATION_WAIT_S=str(WAIT_S), DISPATCH_VAR_DIR=str(tmp_path / "var"),
-               PUBLIC_BASE_URL="http://127.0.0.1", DISPATCH_DATA_DIR=str(REPO_ROOT / "data" / "demo"))
+    env.update(
+        DATABASE_URL=database_url,
+        ESCALATION_WAIT_S=str(WAIT_S),
+        DISPATCH_VAR_DIR=str(tmp_path / "var"),
+        PUBLIC_BASE_URL="http://127.0.0.1",
+        DISPATCH_DATA_DIR=str(REPO_ROOT / "data" / "demo"),
+    )
     srv = Server(env, tmp_path / "server.log")
     yield srv
     srv.stop()
@@ -103,8 +111,11 @@ def inbox(srv: Server) -> list[dict[str, str]]:
 
 
 def timeline(srv: Server, incident_id: str) -> list[dict[str, object]]:
-    r = httpx.get(f"{srv.url}/api/v1/incidents/{incident_id}",
-                  headers={"Authorization": f"Bearer {demo_staff_token('duty_officer')}"}, timeout=5)
+    r = httpx.get(
+        f"{srv.url}/api/v1/incidents/{incident_id}",
+        headers={"Authorization": f"Bearer {demo_staff_token('duty_officer')}"},
+        timeout=5,
+    )
     r.raise_for_status()
     return list(r.json()["timeline"])
 
@@ -113,8 +124,12 @@ def test_press_alert_crash_restart_escalate_accept(server: Server) -> None:
     server.start()
     household, token = demo_household()
     pressed = time.monotonic()
-    r = httpx.post(f"{server.url}/api/v1/incidents", json={"kind": "medical", "household": household},
-                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-1"}, timeout=10)
+    r = httpx.post(
+        f"{server.url}/api/v1/incidents",
+        json={"kind": "medical", "household": household},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-1"},
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     incident = r.json()
     while not inbox(server):
@@ -140,8 +155,9 @@ def test_press_alert_crash_restart_escalate_accept(server: Server) -> None:
     phone = sorted(first_wave)[0]
     r = httpx.post(f"{server.url}/api/v1/demo/phones/{phone}/reply", json={"body": "1"}, timeout=5)
     assert r.json()["outcome"] == "accepted"
-    state = httpx.get(f"{server.url}/api/v1/incidents/{incident['id']}",
-                      headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+    state = httpx.get(
+        f"{server.url}/api/v1/incidents/{incident['id']}", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    ).json()
     assert state["status"] == "accepted"
     types = [e["type"] for e in state["timeline"]]
     for expected in ("pressed", "located", "paged", "alert_sent", "escalated", "accepted"):

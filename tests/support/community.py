@@ -71,34 +71,87 @@ def _csv(path: Path, header: list[str], rows: list[tuple[object, ...]]) -> None:
 
 def write_tiny_community(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "grids.geojson").write_text(_collection([
-        {"type": "Feature", "geometry": _polygon(WEST, SOUTH, MID, NORTH),
-         "properties": {"grid_id": "G1", "name": "第一网格", "name_en": "Grid 1"}},
-        {"type": "Feature", "geometry": _polygon(MID, SOUTH, EAST, NORTH),
-         "properties": {"grid_id": "G2", "name": "第二网格", "name_en": "Grid 2"}},
-    ]))
-    (out / "zones.geojson").write_text(_collection([
-        {"type": "Feature", "geometry": _polygon(WEST, SOUTH, MID, NORTH),
-         "properties": {"zone_id": "Z1", "name": "文清小区", "name_en": "Wenqing"}},
-        {"type": "Feature", "geometry": _polygon(MID, SOUTH, EAST, NORTH),
-         "properties": {"zone_id": "Z2", "name": "章江花园", "name_en": "Zhangjiang Garden"}},
-    ]))
-    (out / "buildings.geojson").write_text(_collection([
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-         "properties": {"building_id": b, "address": f"解放街道文清路{i + 1}号{b}栋", "address_en": f"{i + 1} Wenqing Rd",
-                        "zone_id": zone, "grid_id": grid, "floors": floors, "entrances": 2, "has_lift": lift}}
-        for i, (b, (lon, lat, grid, zone, floors, lift)) in enumerate(BUILDINGS.items())
-    ]))
-    _csv(out / "households.csv",
-         ["household_id", "building_id", "entrance", "floor", "unit", "residents", "elderly_living_alone", "phone",
-          "device_token"],
-         [(h, b, e, f, u, 2, 1, f"+86170000009{i:02d}", t) for i, (h, b, e, f, u, t) in enumerate(HOUSEHOLDS)])
-    _csv(out / "vanguards.csv",
-         ["vanguard_id", "name", "phone", "skills", "building_id", "occupation", "on_call", "accept_rate", "languages"],
-         [(v, n, p, s, b, "医生", oc, 0.3, "zh") for v, n, p, s, b, oc in VANGUARDS])
-    _csv(out / "staff.csv",
-         ["staff_id", "name", "phone", "role", "grid_id", "building_id", "on_call", "api_token", "password"],
-         [(*row, "demo") for row in STAFF])
-    _csv(out / "aeds.csv", ["aed_id", "lon", "lat", "building_id", "description"],
-         [("A1", 114.9271, 25.8501, "B1", "B1 一楼大堂")])
+    (out / "grids.geojson").write_text(
+        _collection(
+            [
+                {
+                    "type": "Feature",
+                    "geometry": _polygon(WEST, SOUTH, MID, NORTH),
+                    "properties": {"grid_id": "G1", "name": "第一网格", "name_en": "Grid 1"},
+                },
+                {
+                    "type": "Feature",
+                    "geometry": _polygon(MID, SOUTH, EAST, NORTH),
+                    "properties": {"grid_id": "G2", "name": "第二网格", "name_en": "Grid 2"},
+                },
+            ]
+        )
+    )
+    (out / "zones.geojson").write_text(
+        _collection(
+            [
+                {
+                    "type": "Feature",
+                    "geometry": _polygon(WEST, SOUTH, MID, NORTH),
+                    "properties": {"zone_id": "Z1", "name": "文清小区", "name_en": "Wenqing"},
+                },
+                {
+                    "type": "Feature",
+                    "geometry": _polygon(MID, SOUTH, EAST, NORTH),
+                    "properties": {"zone_id": "Z2", "name": "章江花园", "name_en": "Zhangjiang Garden"},
+                },
+            ]
+        )
+    )
+    (out / "buildings.geojson").write_text(
+        _collection(
+            [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {
+                        "building_id": b,
+                        "address": f"解放街道文清路{i + 1}号{b}栋",
+                        "address_en": f"{i + 1} Wenqing Rd",
+                        "zone_id": zone,
+                        "grid_id": grid,
+                        "floors": floors,
+                        "entrances": 2,
+                        "has_lift": lift,
+                    },
+                }
+                for i, (b, (lon, lat, grid, zone, floors, lift)) in enumerate(BUILDINGS.items())
+            ]
+        )
+    )
+    _csv(
+        out / "households.csv",
+        [
+            "household_id",
+            "building_id",
+            "entrance",
+            "floor",
+            "unit",
+            "residents",
+            "elderly_living_alone",
+            "phone",
+            "device_token",
+        ],
+        [(h, b, e, f, u, 2, 1, f"+86170000009{i:02d}", t) for i, (h, b, e, f, u, t) in enumerate(HOUSEHOLDS)],
+    )
+    _csv(
+        out / "vanguards.csv",
+        ["vanguard_id", "name", "phone", "skills", "building_id", "occupation", "on_call", "accept_rate", "languages"],
+        [(v, n, p, s, b, "医生", oc, 0.3, "zh") for v, n, p, s, b, oc in VANGUARDS],
+    )
+    _csv(
+        out / "staff.csv",
+        ["staff_id", "name", "phone", "role", "grid_id", "building_id", "on_call", "api_token", "password"],
+        [(*row, "demo") for row in STAFF],
+    )
+    _csv(
+        out / "aeds.csv",
+        ["aed_id", "lon", "lat", "building_id", "description"],
+        [("A1", 114.9271, 25.8501, "B1", "B1 一楼大堂")],
+    )
     return out

@@ -56,16 +56,17 @@ class Cluster:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.pg_bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate",
-                      "stop")
+            self._run(str(self.pg_bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def start_cluster() -> Cluster:
     pg_bin = _pg_bin()
-    if not (Path("/usr/share/postgresql/15/extension/postgis.control").exists()
-            or any(Path("/usr/share/postgresql").glob("*/extension/postgis.control"))):
+    if not (
+        Path("/usr/share/postgresql/15/extension/postgis.control").exists()
+        or any(Path("/usr/share/postgresql").glob("*/extension/postgis.control"))
+    ):
         raise PostgisUnavailable("PostGIS is not installed: apt-get install postgresql-15-postgis-3")
     as_postgres = os.geteuid() == 0
     directory = Path(tempfile.mkdtemp(prefix="dispatch-pg-"))
@@ -74,14 +75,36 @@ def start_cluster() -> Cluster:
         shutil.chown(directory, "postgres")
     cluster = Cluster(directory, _free_port(), user, pg_bin, as_postgres)
     data = directory / "data"
-    cluster._run(str(pg_bin / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
-                 "--no-instructions")
-    options = (f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={directory}"
-               " -c fsync=off -c synchronous_commit=on -c full_page_writes=off -c max_connections=200")
-    cluster._run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"),
-                 "-w", "start")
-    cluster._run(str(pg_bin / "psql"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", user,
-                 "-d", "postgres", "-c", "CREATE DATABASE dispatch_test")
-    cluster._run(str(pg_bin / "psql"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", user,
-                 "-d", "dispatch_test", "-c", "CREATE EXTENSION postgis")
+    cluster._run(str(pg_bin / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-instructions")
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={directory}"
+        " -c fsync=off -c synchronous_commit=on -c full_page_writes=off -c max_connections=200"
+    )
+    cluster._run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start")
+    cluster._run(
+        str(pg_bin / "psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(cluster.port),
+        "-U",
+        user,
+        "-d",
+        "postgres",
+        "-c",
+        "CREATE DATABASE dispatch_test",
+    )
+    cluster._run(
+        str(pg_bin / "psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(cluster.port),
+        "-U",
+        user,
+        "-d",
+        "dispatch_test",
+        "-c",
+        "CREATE EXTENSION postgis",
+    )
     return cluster
