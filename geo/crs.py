@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import prcoords
 from pyproj import Transformer
+from shapely.geometry import Point, Polygon
 
 # CGCS2000 / 3-degree Gauss-Kruger CM 114E: metre-accurate over the community (114.9 E).
 METRIC_CRS = "EPSG:4547"
@@ -34,7 +35,6 @@ class CoordinateError(ValueError):
 # Macau, Taiwan and Korea; those are cut out here. Coarse on purpose: the community is far from every edge.
 _CHINA_BOX = (73.5, 18.1, 135.1, 53.6)
 _NOT_MAINLAND = (
-    (113.8, 22.15, 114.45, 22.57),  # Hong Kong
     (113.52, 22.10, 113.61, 22.22),  # Macau
     (119.3, 21.8, 122.1, 25.4),  # Taiwan and Penghu
     (124.2, 33.0, 131.0, 43.0),  # Korean peninsula
@@ -44,9 +44,28 @@ _NOT_MAINLAND = (
 )
 
 
+# Hong Kong needs a shape of its own: its border with Shenzhen runs a few kilometres from Futian.
+_HONG_KONG = Polygon(
+    [
+        (113.83, 22.20),
+        (114.50, 22.14),
+        (114.50, 22.45),
+        (114.32, 22.55),
+        (114.22, 22.555),
+        (114.15, 22.53),
+        (114.08, 22.515),
+        (114.02, 22.51),
+        (113.90, 22.45),
+        (113.83, 22.35),
+    ]
+)
+
+
 def in_mainland_china(lat: float, lon: float) -> bool:
     west, south, east, north = _CHINA_BOX
     if not (west <= lon <= east and south <= lat <= north):
+        return False
+    if _HONG_KONG.contains(Point(lon, lat)):
         return False
     return not any(w <= lon <= e and s <= lat <= n for w, s, e, n in _NOT_MAINLAND)
 
@@ -65,7 +84,15 @@ def to_wgs84(lat: float, lon: float, crs: Crs) -> tuple[float, float]:
         return lat, lon
     invert = prcoords.gcj_wgs_bored if crs is Crs.GCJ02 else prcoords.bd_wgs_bored
     out = invert((lat, lon), False)
-    return float(out.lat), float(out.lon)
+    guess_lat, guess_lon = float(out.lat), float(out.lon)
+    # Polish with a few fixed-point steps: the published inverse leaves up to ~2 cm on BD-09.
+    for _ in range(8):
+        f_lat, f_lon = from_wgs84(guess_lat, guess_lon, crs)
+        d_lat, d_lon = lat - f_lat, lon - f_lon
+        guess_lat, guess_lon = guess_lat + d_lat, guess_lon + d_lon
+        if abs(d_lat) < 1e-11 and abs(d_lon) < 1e-11:
+            break
+    return guess_lat, guess_lon
 
 
 def from_wgs84(lat: float, lon: float, crs: Crs) -> tuple[float, float]:
