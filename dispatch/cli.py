@@ -69,6 +69,24 @@ def demo_data(
         typer.echo(f"{name}: {count}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Which benchmark: a module of benchmarks/ (e.g. matching)")],
+) -> None:
+    """Run a benchmark from benchmarks/ (figures printed, results written under benchmarks/results/)."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT))
+    try:
+        module = importlib.import_module(f"benchmarks.{name.replace('-', '_')}")
+    except ModuleNotFoundError as exc:
+        available = sorted(p.stem.replace("_", "-") for p in (REPO_ROOT / "benchmarks").glob("[a-z]*.py"))
+        raise _fail(f"no benchmark {name!r}; available: {', '.join(available) or 'none'}") from exc
+    raise typer.Exit(code=int(module.main(list(ctx.args)) or 0))
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database named by DATABASE_URL to the newest schema (and load the demo if it is empty)."""

@@ -1,0 +1,1 @@
+"""Response-time KPIs, computed from recorded incident events only, never typed in."""
