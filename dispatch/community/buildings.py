@@ -65,8 +65,9 @@ class Aed:
     description: str
 
 
-def candidate_sites(rng: random.Random, outline: Polygon, streets: Sequence[Street], grids: Sequence[Area],
-                    zones: Sequence[Area]) -> list[Site]:
+def candidate_sites(
+    rng: random.Random, outline: Polygon, streets: Sequence[Street], grids: Sequence[Area], zones: Sequence[Area]
+) -> list[Site]:
     """Points 16-23 m to either side of every main road and lane, every 24-32 m, clear of other streets,
     of grid and zone boundaries and of the outline."""
     keep_in = outline.buffer(-8.0)
@@ -88,12 +89,14 @@ def candidate_sites(rng: random.Random, outline: Polygon, streets: Sequence[Stre
             for side in (1, -1):
                 off = rng.uniform(16, 23)
                 x, y = p.x - uy / norm * off * side, p.y + ux / norm * off * side
-                if (shapely.contains_xy(keep_in, x, y) and not shapely.contains_xy(off_streets, x, y)
-                        and not shapely.contains_xy(edges, x, y)):
+                if (
+                    shapely.contains_xy(keep_in, x, y)
+                    and not shapely.contains_xy(off_streets, x, y)
+                    and not shapely.contains_xy(edges, x, y)
+                ):
                     zone = next(z for z in zones if shapely.contains_xy(z.polygon, x, y))
                     grid = next(g for g in grids if shapely.contains_xy(g.polygon, x, y))
-                    sites.append(Site(float(x), float(y), street.street_id, float(d), side, zone.area_id,
-                                      grid.area_id))
+                    sites.append(Site(float(x), float(y), street.street_id, float(d), side, zone.area_id, grid.area_id))
             d += rng.uniform(24, 32)
     return sites
 
@@ -140,8 +143,9 @@ def select_sites(rng: random.Random, sites: Sequence[Site], zones: Sequence[Area
     return chosen
 
 
-def shape_buildings(rng: random.Random, sites: Sequence[Site], zones: Sequence[Area],
-                    households: int) -> list[Building]:
+def shape_buildings(
+    rng: random.Random, sites: Sequence[Site], zones: Sequence[Area], households: int
+) -> list[Building]:
     """Give each site a kind, size and occupancy so that the households add up to exactly `households`.
 
     All sites start as walk-ups; the sites most suited to towers (new compounds first) become towers until the
@@ -149,8 +153,12 @@ def shape_buildings(rng: random.Random, sites: Sequence[Site], zones: Sequence[A
     """
     era = {z.area_id: z.era for z in zones}
     order = sorted(sites, key=lambda s: (s.zone_id, s.street_id, s.along, s.side))
-    blds = [Building(f"B{i:04d}", s, "lowrise", rng.choices((5, 6, 7), (3, 5, 2))[0],
-                     rng.choices((1, 2, 3), (5, 4, 1))[0], 2) for i, s in enumerate(order, start=1)]
+    blds = [
+        Building(
+            f"B{i:04d}", s, "lowrise", rng.choices((5, 6, 7), (3, 5, 2))[0], rng.choices((1, 2, 3), (5, 4, 1))[0], 2
+        )
+        for i, s in enumerate(order, start=1)
+    ]
     target = round(households / rng.uniform(0.94, 0.96))
     rank = sorted(blds, key=lambda b: -(TOWER_PREFERENCE[era[b.site.zone_id]] + rng.random()))
     capacity = sum(b.capacity for b in blds)
@@ -194,8 +202,10 @@ def address_buildings(blds: Sequence[Building], streets: Sequence[Street], offic
     last: dict[tuple[str, int], int] = {}
     for street in streets:
         for side in (1, -1):
-            row = sorted((b for b in blds if b.site.street_id == street.street_id and b.site.side == side),
-                         key=lambda b: b.site.along)
+            row = sorted(
+                (b for b in blds if b.site.street_id == street.street_id and b.site.side == side),
+                key=lambda b: b.site.along,
+            )
             number, nth, prev = 0, 0, None
             for b in row:
                 s = b.site
@@ -207,19 +217,23 @@ def address_buildings(blds: Sequence[Building], streets: Sequence[Street], offic
                 nth += 1
                 prev = s
                 b.address = f"江西省赣州市章贡区{office}{street.name}{number}号{nth}栋"
-                b.address_en = (f"Bldg {nth}, No. {number} {street.name_en}, {office_en}, Zhanggong District, "
-                                "Ganzhou, Jiangxi")
+                b.address_en = (
+                    f"Bldg {nth}, No. {number} {street.name_en}, {office_en}, Zhanggong District, Ganzhou, Jiangxi"
+                )
 
 
-def place_aeds(outline: Polygon, blds: Sequence[Building], grids: Sequence[Area],
-               streets: Sequence[Street]) -> list[Aed]:
+def place_aeds(
+    outline: Polygon, blds: Sequence[Building], grids: Sequence[Area], streets: Sequence[Street]
+) -> list[Aed]:
     """AEDs at the community centre, a health station, one service point per grid, crossings and the riverside."""
     out: list[Aed] = []
     used: set[str] = set()
 
     def nearest(p: XY, pool: Sequence[Building]) -> Building:
-        return min((b for b in pool if b.building_id not in used),
-                   key=lambda b: (math.hypot(b.site.x - p[0], b.site.y - p[1]), b.building_id))
+        return min(
+            (b for b in pool if b.building_id not in used),
+            key=lambda b: (math.hypot(b.site.x - p[0], b.site.y - p[1]), b.building_id),
+        )
 
     def indoor(b: Building, text: str) -> None:
         used.add(b.building_id)
@@ -231,12 +245,15 @@ def place_aeds(outline: Polygon, blds: Sequence[Building], grids: Sequence[Area]
     cross = [mains[0].line.intersection(mains[2].line), mains[1].line.intersection(mains[3].line)]
     for p in cross[1:]:
         assert isinstance(p, Point)
-        indoor(nearest((p.x, p.y), [b for b in blds if b.kind == "lowrise"]),
-               "社区卫生服务站 / Community health station")
+        indoor(
+            nearest((p.x, p.y), [b for b in blds if b.kind == "lowrise"]), "社区卫生服务站 / Community health station"
+        )
     for g in grids:
         here = [b for b in blds if b.site.grid_id == g.area_id]
-        towers = sorted((b for b in here if b.kind == "tower" and b.building_id not in used),
-                        key=lambda b: (-b.households, b.building_id))
+        towers = sorted(
+            (b for b in here if b.kind == "tower" and b.building_id not in used),
+            key=lambda b: (-b.households, b.building_id),
+        )
         if towers:
             indoor(towers[0], f"{g.name}高层住宅一楼大堂物业前台 / {g.name_en}, tower lobby, property desk")
         else:
@@ -246,15 +263,36 @@ def place_aeds(outline: Polygon, blds: Sequence[Building], grids: Sequence[Area]
         for b in mains[2:4]:
             p = a.line.intersection(b.line)
             assert isinstance(p, Point)
-            out.append(Aed("", p.x + 9.0, p.y + 9.0, "",
-                           f"{a.name}与{b.name}交叉口公交站 / Bus stop, {a.name_en} x {b.name_en}"))
+            out.append(
+                Aed(
+                    "",
+                    p.x + 9.0,
+                    p.y + 9.0,
+                    "",
+                    f"{a.name}与{b.name}交叉口公交站 / Bus stop, {a.name_en} x {b.name_en}",
+                )
+            )
     river = next(s for s in mains if s.name == "章江路")
     mid = river.line.interpolate(0.5, normalized=True)
     shore = outline.exterior.interpolate(outline.exterior.project(mid))
-    out.append(Aed("", (mid.x + shore.x) / 2, (mid.y + shore.y) / 2, "",
-                   "章江路滨江公园入口 / Riverside park entrance, Zhangjiang Rd"))
+    out.append(
+        Aed(
+            "",
+            (mid.x + shore.x) / 2,
+            (mid.y + shore.y) / 2,
+            "",
+            "章江路滨江公园入口 / Riverside park entrance, Zhangjiang Rd",
+        )
+    )
     south = next(s for s in mains if s.name == "东阳山路")
     at = LineString(south.coords).interpolate(0.5, normalized=True)
-    out.append(Aed("", at.x + (c.x - at.x) * 0.03, at.y + (c.y - at.y) * 0.03, "",
-                   "东阳山路农贸市场入口 / Farmers' market entrance, Dongyangshan Rd"))
+    out.append(
+        Aed(
+            "",
+            at.x + (c.x - at.x) * 0.03,
+            at.y + (c.y - at.y) * 0.03,
+            "",
+            "东阳山路农贸市场入口 / Farmers' market entrance, Dongyangshan Rd",
+        )
+    )
     return [Aed(f"AED{i:02d}", a.x, a.y, a.building_id, a.description) for i, a in enumerate(out, start=1)]

@@ -23,15 +23,19 @@ class Window:
     end: int  # minutes after midnight, 1..1440; end <= start runs past midnight
 
     def text(self) -> str:
-        days = DAYS[self.first_day] if self.first_day == self.last_day else \
-            f"{DAYS[self.first_day]}-{DAYS[self.last_day]}"
+        days = (
+            DAYS[self.first_day] if self.first_day == self.last_day else f"{DAYS[self.first_day]}-{DAYS[self.last_day]}"
+        )
         return f"{days} {self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
 
     def slots(self) -> set[int]:
         """The half-hour slots of the week (0 = Monday 00:00-00:30) this window covers."""
         length = self.end - self.start if self.end > self.start else 1440 - self.start + self.end
-        return {((day * 1440 + self.start + m) % WEEK) // SLOT
-                for day in range(self.first_day, self.last_day + 1) for m in range(0, length, SLOT)}
+        return {
+            ((day * 1440 + self.start + m) % WEEK) // SLOT
+            for day in range(self.first_day, self.last_day + 1)
+            for m in range(0, length, SLOT)
+        }
 
 
 ALWAYS = (Window(0, 6, 0, 1440),)
@@ -46,8 +50,3 @@ def slots(windows: tuple[Window, ...]) -> set[int]:
     for w in windows:
         out |= w.slots()
     return out
-
-
-def hhmm(minutes: int) -> int:
-    """Minutes rounded to the half hour."""
-    return round(minutes / SLOT) * SLOT
