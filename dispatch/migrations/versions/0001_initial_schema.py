@@ -203,9 +203,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("device_token_hash"),
     )
     with op.batch_alter_table("households", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_households_building_id"), ["building_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_households_building_id"), ["building_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_households_phone"), ["phone"], unique=False)
 
     op.create_table(
@@ -323,12 +321,8 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_incidents_code"), ["code"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_grid_id"), ["grid_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_incidents_household_id"), ["household_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_incidents_status_reported", ["status", "reported_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_incidents_household_id"), ["household_id"], unique=False)
+        batch_op.create_index("ix_incidents_status_reported", ["status", "reported_at"], unique=False)
 
     op.create_table(
         "escalation_timers",
@@ -349,9 +343,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("incident_id", "step", name="uq_timer_step"),
     )
     with op.batch_alter_table("escalation_timers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_escalation_timers_incident_id"), ["incident_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_escalation_timers_incident_id"), ["incident_id"], unique=False)
         batch_op.create_index("ix_timers_due", ["status", "due_at"], unique=False)
 
     op.create_table(
@@ -369,9 +361,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("incident_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_incident_events_incident_id"), ["incident_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_incident_events_incident_id"), ["incident_id"], unique=False)
 
     op.create_table(
         "pages",
@@ -401,7 +391,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_pages_phone"), ["phone"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("pages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pages_phone"))
@@ -423,16 +412,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incidents_household_id"))
         batch_op.drop_index(batch_op.f("ix_incidents_grid_id"))
         batch_op.drop_index(batch_op.f("ix_incidents_code"))
-        batch_op.drop_geospatial_index(
-            "idx_incidents_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_incidents_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("incidents")
     with op.batch_alter_table("vanguards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_vanguards_building_id"))
-        batch_op.drop_geospatial_index(
-            "idx_vanguards_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_vanguards_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("vanguards")
     with op.batch_alter_table("staff", schema=None) as batch_op:
@@ -453,15 +438,11 @@ def downgrade() -> None:
     op.drop_geospatial_table("aeds")
     with op.batch_alter_table("buildings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_buildings_grid_id"))
-        batch_op.drop_geospatial_index(
-            "idx_buildings_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_buildings_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("buildings")
     with op.batch_alter_table("zones", schema=None) as batch_op:
-        batch_op.drop_geospatial_index(
-            "idx_zones_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_zones_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("zones")
     with op.batch_alter_table("simulated_messages", schema=None) as batch_op:
@@ -475,8 +456,6 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     with op.batch_alter_table("grids", schema=None) as batch_op:
-        batch_op.drop_geospatial_index(
-            "idx_grids_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_grids_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("grids")
