@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import load_settings
-from dispatch.web import api, demo_api, pages, webhooks
+from dispatch.web import api, demo_api, pages, screens, webhooks
+from dispatch.web import voice as voice_webhooks
 
 
 def create_app(runtime: Runtime | None = None, *, start_background: bool = True) -> FastAPI:
@@ -35,8 +36,10 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
     app.state.runtime = runtime
     app.include_router(api.router)
     app.include_router(webhooks.router)
+    app.include_router(voice_webhooks.router)
     app.include_router(pages.router)
     app.include_router(demo_api.router)
+    screens.install(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

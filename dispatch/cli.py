@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,9 @@ def serve(
     from dispatch.runtime import build_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every 250 ms tick at INFO
+    # Links in messages must point at where we actually listen unless a public URL is configured.
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     try:
         settings = load_settings()
         # Prepare once here so that a broken setup fails with a clear message before the server starts.

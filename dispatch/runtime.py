@@ -80,7 +80,7 @@ def build_runtime(
     sessions = sessionmaker(engine, expire_on_commit=False)
     prepare_database(engine, sessions, settings)
     with sessionmaker(reader(engine))() as session:
-        directory = Directory.load(session)
+        directory = Directory.load(session, streets=settings.data_dir / "streets.geojson")
     ctx = DispatchContext(
         clock=clock,
         directory=directory,
@@ -93,6 +93,6 @@ def build_runtime(
     status_callback = (
         public_url(settings.public_base_url, "/webhooks/twilio/status") if settings.twilio is not None else None
     )
-    worker = Worker(sessions, ctx, provider, status_callback, tick_s=tick_s)
+    worker = Worker(sessions, ctx, provider, status_callback, tick_s=tick_s, lease_s=settings.lease_s)
     readers = sessionmaker(reader(engine), expire_on_commit=False)
     return Runtime(settings, engine, sessions, readers, ctx, provider, worker)

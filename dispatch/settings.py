@@ -32,6 +32,9 @@ class Settings:
     twilio: TwilioSettings | None = None
     escalation_wait_s: float | None = None
     load_demo: bool = True
+    # How long a process's claim on a timer or an outgoing message lasts: after a crash, the wait before another
+    # process takes over. It must exceed the slowest send (the Twilio client's 10 s timeout).
+    lease_s: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -81,7 +84,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"ESCALATION_WAIT_S must be a number of seconds, got {wait!r}") from exc
     if wait_s is not None and not 1 <= wait_s <= 600:
         raise SettingsError("ESCALATION_WAIT_S must be between 1 and 600 seconds")
+    lease = env.get("DISPATCH_LEASE_S")
+    try:
+        lease_s = float(lease) if lease else 30.0
+    except ValueError as exc:
+        raise SettingsError(f"DISPATCH_LEASE_S must be a number of seconds, got {lease!r}") from exc
+    if not 2 <= lease_s <= 600:
+        raise SettingsError("DISPATCH_LEASE_S must be between 2 and 600 seconds")
     return Settings(
+        lease_s=lease_s,
         database_url=env.get("DATABASE_URL") or default_sqlite_url(var_dir),
         public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         secret_key=_secret_key(env, var_dir),

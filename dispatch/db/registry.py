@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dispatch.audit.models  # noqa: F401
 import notify.models  # noqa: F401
 from dispatch.db.base import Base
 
