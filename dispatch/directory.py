@@ -1,24 +1,34 @@
-"""The in-memory directory each process keeps: the community map, building facts and the responder index.
+"""The in-memory directory each process keeps: the community map, building facts, AEDs, the walking network,
+the typed-address gazetteer and the responder index.
 
-Loaded from the database at start. Position and availability changes go through `upsert_vanguard`, which swaps
-one entry in the index under its lock, so queries are never blocked for long.
+Loaded from the database (and the community's street file) at start. Position and availability changes go
+through `set_position` / `set_available`, which swap one entry in the index under its lock, so queries are never
+blocked for long. A live position is trusted only while fresh; `expire_positions` puts stale ones back home.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import numpy as np
 from geoalchemy2.shape import to_shape
+from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.community.models import Aed as AedRow
 from dispatch.community.models import Building, Grid, Zone
-from dispatch.matching import Candidate, Target
+from dispatch.matching import Aed, Candidate, Target
 from dispatch.vanguards.models import Vanguard
 from geo.areas import CommunityMap
 from geo.crs import MetricProjector
+from geo.gazetteer import Gazetteer, GazetteerEntry
 from geo.index import IndexedPoint, SkillIndex
+from geo.walking import WalkField, WalkingGraph
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class BuildingInfo:
     lat: float
     x: float
     y: float
+    entrances: int = 1
 
 
 def split_skills(text: str) -> frozenset[str]:
@@ -48,16 +59,32 @@ class Directory:
         buildings: dict[str, BuildingInfo],
         vanguards: dict[str, Candidate],
         zone_names: dict[str, str],
+        *,
+        homes: dict[str, tuple[float, float]] | None = None,
+        live_since: dict[str, datetime] | None = None,
+        aeds: list[Aed] | None = None,
+        walking: WalkingGraph | None = None,
     ) -> None:
         self.community = community
         self.projector = community.projector
         self.buildings = buildings
         self.zone_names = zone_names
+        self.aeds = aeds or []
+        self.walking = walking
+        self.gazetteer = Gazetteer(
+            GazetteerEntry(b.id, b.address, b.zone_name or "", b.entrances, b.floors) for b in buildings.values()
+        )
         self._vanguards = dict(vanguards)
+        self._homes = homes or {k: (c.x, c.y) for k, c in vanguards.items()}
+        self._live_since = dict(live_since or {})
+        self._lock = threading.Lock()
+        self._aed_fields: dict[str, WalkField] = {}
         self.index = SkillIndex(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values())
 
     @classmethod
-    def load(cls, session: Session, projector: MetricProjector | None = None) -> Directory:
+    def load(
+        cls, session: Session, projector: MetricProjector | None = None, *, streets: Path | None = None
+    ) -> Directory:
         projector = projector or MetricProjector()
         grids = {g.id: to_shape(g.geom) for g in session.scalars(select(Grid))}
         zones_rows = list(session.scalars(select(Zone)))
@@ -73,43 +100,90 @@ class Directory:
         for b in rows:
             lon, lat = points[b.id]
             x, y = community.building_xy[b.id]
+            zone_name = zone_names.get(b.zone_id or "")
             buildings[b.id] = BuildingInfo(
-                b.id,
-                b.address,
-                b.address_en,
-                b.zone_id,
-                zone_names.get(b.zone_id or ""),
-                b.grid_id,
-                b.floors,
-                b.has_lift,
-                lon,
-                lat,
-                x,
-                y,
-            )
+                b.id, b.address, b.address_en, b.zone_id, zone_name, b.grid_id, b.floors, b.has_lift, lon, lat, x, y,
+                b.entrances,
+            )  # fmt: skip
         vanguards: dict[str, Candidate] = {}
+        homes: dict[str, tuple[float, float]] = {}
+        live_since: dict[str, datetime] = {}
         for v in session.scalars(select(Vanguard)):
             p = to_shape(v.geom)
-            x, y = projector.to_metric(float(p.x), float(p.y))
+            homes[v.id] = projector.to_metric(float(p.x), float(p.y))
+            x, y = homes[v.id]
+            position = "home"
+            if v.live_lon is not None and v.live_lat is not None and v.live_at is not None:
+                x, y = projector.to_metric(v.live_lon, v.live_lat)
+                live_since[v.id] = v.live_at
+                position = "live"
             vanguards[v.id] = Candidate(
-                v.id, v.name, v.phone, split_skills(v.skills), x, y, v.on_call, v.available, v.accept_rate
+                v.id, v.name, v.phone, split_skills(v.skills), x, y, v.on_call, v.available, v.accept_rate, position
             )
-        return cls(community, buildings, vanguards, zone_names)
+        aeds = []
+        for a in session.scalars(select(AedRow).order_by(AedRow.id)):
+            p = to_shape(a.geom)
+            ax, ay = projector.to_metric(float(p.x), float(p.y))
+            aeds.append(Aed(a.id, a.description.split(" / ")[0], ax, ay))
+        walking = WalkingGraph.from_geojson(streets, projector) if streets is not None and streets.exists() else None
+        return cls(
+            community, buildings, vanguards, zone_names, homes=homes, live_since=live_since, aeds=aeds, walking=walking
+        )
 
     def vanguard(self, vanguard_id: str) -> Candidate | None:
         return self._vanguards.get(vanguard_id)
 
     def upsert_vanguard(self, candidate: Candidate) -> None:
-        self._vanguards[candidate.vanguard_id] = candidate
-        self.index.upsert(IndexedPoint(candidate.vanguard_id, candidate.skills, candidate.x, candidate.y))
+        with self._lock:
+            self._vanguards[candidate.vanguard_id] = candidate
+            self._homes.setdefault(candidate.vanguard_id, (candidate.x, candidate.y))
+            self.index.upsert(IndexedPoint(candidate.vanguard_id, candidate.skills, candidate.x, candidate.y))
 
     def set_available(self, vanguard_id: str, available: bool) -> None:
-        current = self._vanguards.get(vanguard_id)
-        if current is not None:
-            self._vanguards[vanguard_id] = replace(current, available=available)
+        with self._lock:
+            current = self._vanguards.get(vanguard_id)
+            if current is not None:
+                self._vanguards[vanguard_id] = replace(current, available=available)
+
+    def set_position(self, vanguard_id: str, x: float | None, y: float | None, at: datetime | None) -> None:
+        """A live position (metres) seen at `at`; None puts the person back at their home building."""
+        with self._lock:
+            current = self._vanguards.get(vanguard_id)
+            if current is None:
+                return
+            if x is None or y is None or at is None:
+                self._live_since.pop(vanguard_id, None)
+                x, y = self._homes[vanguard_id]
+                moved = replace(current, x=x, y=y, position="home")
+            else:
+                self._live_since[vanguard_id] = at
+                moved = replace(current, x=x, y=y, position="live")
+            self._vanguards[vanguard_id] = moved
+            self.index.upsert(IndexedPoint(vanguard_id, moved.skills, moved.x, moved.y))
+
+    def expire_positions(self, now: datetime, max_age_s: float) -> list[str]:
+        """Live positions older than `max_age_s` no longer say where someone is: back to the home building."""
+        cutoff = now - timedelta(seconds=max_age_s)
+        stale = [k for k, at in list(self._live_since.items()) if at < cutoff]
+        for vanguard_id in stale:
+            self.set_position(vanguard_id, None, None, None)
+        return stale
 
     def candidates_near(self, target: Target, skills: tuple[str, ...]) -> Iterator[Candidate]:
+        """People holding any of `skills`, nearest first in a straight line."""
         for point in self.index.iter_nearest(target.x, target.y, skills):
             candidate = self._vanguards.get(point.key)
             if candidate is not None:
                 yield candidate
+
+    def walk_field(self, target: Target) -> WalkField | None:
+        return self.walking.field_from(target.x, target.y) if self.walking is not None else None
+
+    def from_aed(self, aed: Aed, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Walking metres from an AED to points; each AED's distance field is computed once per process."""
+        if self.walking is None:
+            raise LookupError("no street network loaded")
+        field = self._aed_fields.get(aed.id)
+        if field is None:
+            field = self._aed_fields[aed.id] = self.walking.field_from(aed.x, aed.y)
+        return field.to_many(xs, ys)

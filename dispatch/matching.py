@@ -1,18 +1,31 @@
 """Matching: who among the candidates the index found should be paged, best first. Pure functions.
 
-The spatial index proposes people near the incident; this policy keeps those who can go now (on call, available,
-not engaged elsewhere, not already paged) and hold a needed skill, and ranks them by estimated time to the door.
+The spatial index proposes people near the incident, nearest first in a straight line; this policy keeps those who
+can go now (on call, available, not engaged elsewhere, not already paged) and hold a needed skill, and ranks them
+by estimated time to the door: walking distance on the street network at the plan's walking speed plus the climb
+to the floor, weighted by how likely each is to accept. A straight line never exceeds the walk, so scanning stops
+as soon as the next person's straight-line time cannot beat the last place taken: the result is exact without
+walking the whole community.
+
+Support roles (a first-aider who brings the nearest AED, a second pair of hands to carry) are configured per
+incident kind in the policy and chosen from the same pool after the responders.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+import numpy as np
 
 from dispatch.escalation.policy import Plan
 from dispatch.vanguards.schedule import is_on_call
+
+# Walking metres from the incident to many points at once (a geo.walking.WalkField's to_many), or None.
+WalkFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class Candidate:
     on_call: str
     available: bool
     accept_rate: float
+    position: str = "home"  # "home": their home building; "live": a fresh position from their phone
 
 
 @dataclass(frozen=True)
@@ -39,27 +53,88 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Aed:
+    id: str
+    label: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A support role of an incident kind: who qualifies, how many, and whether they fetch something first."""
+
+    role: str
+    skills: tuple[str, ...]
+    count: int = 1
+    fetch: str | None = None  # "aed": go by the nearest AED on the way
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    acceptance_weight: float = 0.5
+    live_position_max_age_s: float = 600.0
+    roles: tuple[RoleSpec, ...] = ()
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> MatchRules:
+        raw: Mapping[str, Any] = getattr(plan, "matching", None) or {}
+        roles = tuple(
+            RoleSpec(str(r["role"]), tuple(r["skills"]), int(r.get("count", 1)), r.get("fetch"))
+            for r in raw.get("roles", ())
+        )
+        return cls(
+            max(0.0, float(raw.get("acceptance_weight", cls.acceptance_weight))),  # < 0 would void the scan bound
+            float(raw.get("live_position_max_age_s", cls.live_position_max_age_s)),
+            roles,
+        )
+
+
+@dataclass(frozen=True)
 class Ranked:
     candidate: Candidate
-    distance_m: float
+    distance_m: float  # the straight line
     eta_s: float
     matched_skills: tuple[str, ...]
+    walk_m: float | None = None  # along the streets, when the network is known
+    p_accept: float | None = None
+    score: float = 0.0  # what the order follows: ETA divided by p_accept ** acceptance_weight
+    role: str = "responder"
+    via: Aed | None = None
 
     @property
     def reason(self) -> str:
         minutes = max(1, round(self.eta_s / 60))
-        return f"{'/'.join(self.matched_skills)}, {self.distance_m:.0f} m, ~{minutes} min"
+        how = f"{self.walk_m:.0f} m walk" if self.walk_m is not None else f"{self.distance_m:.0f} m"
+        where = "" if self.candidate.position == "home" else " from live position"
+        parts = [f"{'/'.join(self.matched_skills)}, {how}{where}, ~{minutes} min"]
+        if self.via is not None:
+            parts.insert(0, f"fetches {self.via.id} ({self.via.label}) on the way")
+        if self.p_accept is not None:
+            parts.append(f"accepts ~{self.p_accept:.0%} at this hour")
+        return "; ".join(parts)
+
+
+def climb_s(target: Target, plan: Plan) -> float:
+    per_floor = plan.lift_s_per_floor if target.has_lift else plan.stairs_s_per_floor
+    return max(0, target.floor - 1) * per_floor
 
 
 def estimate_eta_s(distance_m: float, target: Target, plan: Plan) -> float:
     """Straight-line distance times a detour factor at walking speed, plus the climb to the floor."""
-    walk = distance_m * plan.detour_factor / plan.walking_speed_m_s
-    per_floor = plan.lift_s_per_floor if target.has_lift else plan.stairs_s_per_floor
-    return walk + max(0, target.floor - 1) * per_floor
+    return distance_m * plan.detour_factor / plan.walking_speed_m_s + climb_s(target, plan)
+
+
+def eta_from_walk_s(walk_m: float, target: Target, plan: Plan) -> float:
+    return walk_m / plan.walking_speed_m_s + climb_s(target, plan)
 
 
 def is_eligible(c: Candidate, needs: frozenset[str], now: datetime, excluded: frozenset[str]) -> bool:
     return c.vanguard_id not in excluded and c.available and bool(c.skills & needs) and is_on_call(c.on_call, now)
+
+
+def weighted(eta_s: float, p_accept: float, weight: float) -> float:
+    return float(eta_s / max(p_accept, 1e-3) ** weight)
 
 
 def rank_candidates(
@@ -69,17 +144,135 @@ def rank_candidates(
     now: datetime,
     *,
     excluded: frozenset[str] = frozenset(),
+    walk: WalkFn | None = None,
+    acceptance: Mapping[str, float] | None = None,
+    rules: MatchRules | None = None,
 ) -> list[Ranked]:
-    """Eligible candidates within the plan's reach, by ETA (ties by id, so the order is stable)."""
+    """Eligible candidates within the plan's reach, best first (ties by id, so the order is stable).
+
+    With `walk` the ETA follows the streets, otherwise the straight line times the plan's detour factor. With
+    `acceptance` (vanguard id -> probability) the order is by ETA / p ** weight; without it, by ETA.
+    """
+    rules = rules or MatchRules.from_plan(plan)
     needs = frozenset(plan.skills)
-    ranked: list[Ranked] = []
+    kept: list[tuple[Candidate, float]] = []
     for c in candidates:
         if not is_eligible(c, needs, now, excluded):
             continue
         distance = math.hypot(c.x - target.x, c.y - target.y)
-        if distance > plan.max_distance_m:
-            continue
+        if distance <= plan.max_distance_m:
+            kept.append((c, distance))
+    walks: Sequence[float | None] = [None] * len(kept)
+    if walk is not None and kept:
+        metres = walk(np.array([c.x for c, _ in kept]), np.array([c.y for c, _ in kept]))
+        walks = [max(float(m), d) for m, (_, d) in zip(metres, kept, strict=True)]
+    ranked: list[Ranked] = []
+    for (c, distance), walked in zip(kept, walks, strict=True):
+        eta = eta_from_walk_s(walked, target, plan) if walked is not None else estimate_eta_s(distance, target, plan)
+        p = acceptance.get(c.vanguard_id, c.accept_rate) if acceptance is not None else None
+        score = eta if p is None else weighted(eta, p, rules.acceptance_weight)
         matched = tuple(s for s in plan.skills if s in c.skills)
-        ranked.append(Ranked(c, distance, estimate_eta_s(distance, target, plan), matched))
-    ranked.sort(key=lambda r: (r.eta_s, r.candidate.vanguard_id))
+        ranked.append(Ranked(c, distance, eta, matched, walked, p, score))
+    ranked.sort(key=lambda r: (r.score, r.candidate.vanguard_id))
     return ranked
+
+
+def lower_bound_s(distance_m: float, target: Target, plan: Plan) -> float:
+    """No one at this straight-line distance can score better: walks are never shorter and p <= 1."""
+    return distance_m / plan.walking_speed_m_s + climb_s(target, plan)
+
+
+def select_best(
+    target: Target,
+    nearest_first: Iterable[Candidate],
+    plan: Plan,
+    now: datetime,
+    size: int,
+    *,
+    excluded: frozenset[str] = frozenset(),
+    walk: WalkFn | None = None,
+    acceptance: Callable[[Sequence[Candidate]], Mapping[str, float]] | None = None,
+    batch: int = 32,
+) -> list[Ranked]:
+    """The best `size` (and the runners-up seen on the way) from candidates in straight-line order.
+
+    Exact: scanning stops only once the next candidate's lower bound exceeds the `size`-th best score.
+    """
+    needs = frozenset(plan.skills)
+    ranked: list[Ranked] = []
+    chunk: list[Candidate] = []
+    seen = 0
+
+    def absorb() -> None:
+        # Rank only the newcomers (their walks and acceptance once each) and merge them into the standings.
+        nonlocal ranked, seen
+        seen += len(chunk)
+        eligible = [c for c in chunk if is_eligible(c, needs, now, excluded)]
+        chunk.clear()
+        probs = acceptance(eligible) if acceptance is not None and eligible else None
+        fresh = rank_candidates(
+            target, eligible, plan, now, excluded=excluded, walk=walk, acceptance=probs if acceptance else None
+        )
+        ranked = sorted([*ranked, *fresh], key=lambda r: (r.score, r.candidate.vanguard_id))
+
+    for c in nearest_first:
+        distance = math.hypot(c.x - target.x, c.y - target.y)
+        if distance > plan.max_distance_m:
+            break
+        if not chunk and len(ranked) >= size and lower_bound_s(distance, target, plan) > ranked[size - 1].score:
+            break
+        chunk.append(c)
+        if len(chunk) >= batch:
+            absorb()
+    if chunk or not seen:
+        absorb()
+    return ranked
+
+
+def assign_role(
+    spec: RoleSpec,
+    target: Target,
+    pool: Sequence[Ranked],
+    taken: frozenset[str],
+    plan: Plan,
+    *,
+    weight: float = 0.0,
+    aeds: Sequence[Aed] = (),
+    from_aed: Callable[[Aed, np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> list[Ranked]:
+    """Fill a support role from ranked, eligible people not already chosen. Pure.
+
+    A fetcher's time is the walk to their best AED plus the walk from there to the patient: the nearest
+    first-aider is not the best fetcher if the AED lies the other way. `from_aed(aed, xs, ys)` gives walking
+    metres from an AED to points (straight line times the detour factor without a street network).
+    """
+    people = [r for r in pool if r.candidate.vanguard_id not in taken and r.candidate.skills & set(spec.skills)]
+    if not people or (spec.fetch == "aed" and not aeds):
+        return []
+
+    def metres(aed: Aed, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        if from_aed is not None:
+            return from_aed(aed, xs, ys)
+        return np.hypot(xs - aed.x, ys - aed.y) * plan.detour_factor
+
+    xs = np.array([r.candidate.x for r in people])
+    ys = np.array([r.candidate.y for r in people])
+    best: list[tuple[float, Aed | None]] = [(math.inf, None)] * len(people)
+    if spec.fetch == "aed":
+        for station in sorted(aeds, key=lambda a: a.id):
+            onward = float(metres(station, np.array([target.x]), np.array([target.y]))[0])
+            legs = metres(station, xs, ys) + onward
+            best = [(float(m), station) if m < b[0] else b for m, b in zip(legs, best, strict=True)]
+    choices: list[Ranked] = []
+    for r, (walk_m, aed) in zip(people, best, strict=True):
+        matched = tuple(s for s in spec.skills if s in r.candidate.skills)
+        if aed is None:
+            choices.append(
+                Ranked(r.candidate, r.distance_m, r.eta_s, matched, r.walk_m, r.p_accept, r.score, spec.role)
+            )
+            continue
+        eta = eta_from_walk_s(walk_m, target, plan)
+        score = eta if r.p_accept is None else weighted(eta, r.p_accept, weight)
+        choices.append(Ranked(r.candidate, r.distance_m, eta, matched, walk_m, r.p_accept, score, spec.role, aed))
+    choices.sort(key=lambda r: (r.score, r.candidate.vanguard_id))
+    return choices[: spec.count]

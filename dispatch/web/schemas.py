@@ -27,6 +27,12 @@ class IncidentIn(BaseModel):
     kind: IncidentKind = "medical"
     household: str | None = Field(default=None, max_length=32)
     location: LocationIn | None = None
+    address: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=200,
+        description="A typed address, e.g. 解放街道章江路216号1栋2单元501; ambiguous input gets 422 with candidates",
+    )
     note: str | None = Field(default=None, max_length=500)
 
 
