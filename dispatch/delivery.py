@@ -1,14 +1,21 @@
-"""What dispatch records when the outbox delivers (or gives up on) a message: timeline events, failed pages."""
+"""What dispatch records when the outbox delivers (or gives up on) a message, and when the provider reports back
+on it later (status callbacks): timeline events, failed pages, and moving on at once when someone is unreachable."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.context import DispatchContext
-from dispatch.escalation import engine
+from dispatch.escalation import moves
 from dispatch.incidents.models import Incident, Page
 from dispatch.incidents.transitions import record
-from notify.outbox import Delivery
+from notify.models import OutboxMessage
+from notify.outbox import Delivery, failover
+
+# Twilio's final statuses that mean the person was not reached.
+SMS_NOT_DELIVERED = frozenset({"failed", "undelivered"})
+CALL_NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
 def record_outcome(ctx: DispatchContext, session: Session, delivery: Delivery) -> None:
@@ -25,17 +32,53 @@ def record_outcome(ctx: DispatchContext, session: Session, delivery: Delivery) -
             now,
             None,
             person=person,
+            channel=delivery.channel,
             provider=delivery.sent.provider,
             provider_id=delivery.sent.provider_id,
         )
+        return
+    if delivery.failed_over:
+        record(session, delivery.incident_id, f"{delivery.purpose}_failed_over", now, None, person=person, to="voice")
         return
     if not delivery.gave_up:
         return
     record(
         session, delivery.incident_id, f"{delivery.purpose}_failed", now, None, person=person, error=str(delivery.error)
     )
-    if page is not None and delivery.purpose == "alert" and page.status == "paged":
-        page.status = "failed"
+    if page is not None and delivery.purpose == "alert":
         incident = session.get(Incident, delivery.incident_id)
         if incident is not None:
-            engine.page_replacement(session, ctx, incident, page)
+            moves.move_on(session, ctx, incident, page, "failed", via=delivery.channel)
+
+
+def record_status(ctx: DispatchContext, session: Session, provider_id: str, state: str) -> str:
+    """A provider status callback. Idempotent: a repeated or late callback for a page already settled does nothing."""
+    msg = session.scalar(select(OutboxMessage).where(OutboxMessage.provider_id == provider_id))
+    if msg is None:
+        return "unknown_message"
+    msg.delivery_status = state
+    if msg.purpose != "alert" or msg.page_id is None or msg.incident_id is None:
+        return "recorded"
+    lock = session.get_bind().dialect.name == "postgresql"
+    incident = session.get(Incident, msg.incident_id, with_for_update=lock)
+    page = session.get(Page, msg.page_id)
+    if incident is None or page is None:
+        return "recorded"
+    if msg.channel == "sms" and state in SMS_NOT_DELIVERED:
+        record(session, incident.id, "alert_undelivered", ctx.clock.now(), None, person=page.person_id, status=state)
+        if page.status == "paged" and failover(session, msg, ctx.clock.now()):
+            record(session, incident.id, "alert_failed_over", ctx.clock.now(), None, person=page.person_id, to="voice")
+        return moves.move_on(session, ctx, incident, page, "failed", via="sms_status")
+    if msg.channel == "voice" and (state in CALL_NOT_ANSWERED or state == "completed"):
+        # A call that ended without a keypress is as good as unanswered: do not wait out the step for it.
+        return moves.move_on(session, ctx, incident, page, "no_answer", via=f"call_{state}")
+    return "recorded"
+
+
+def withdrawn(session: Session, msg: OutboxMessage) -> bool:
+    """An alert whose page was answered, stood down or lapsed before it left: sending it would page someone about
+    an incident a human already has. (Outside this check a send may still cross an acceptance by milliseconds.)"""
+    if msg.purpose != "alert" or msg.page_id is None:
+        return False
+    page = session.get(Page, msg.page_id)
+    return page is not None and page.status not in ("paged", "no_answer", "failed")

@@ -14,9 +14,10 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch import phone_intake, wellbeing
 from dispatch.community.models import Household
 from dispatch.context import DispatchContext
-from dispatch.escalation import engine
+from dispatch.escalation import engine, moves
 from dispatch.incidents.models import Incident, Page
 from dispatch.incidents.service import CODE_ALPHABET
 from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
@@ -36,6 +37,9 @@ _ACCEPT = {"1", "Y", "YES", "OK", "是", "接", "接单", "好", "可以", "ACCE
 _DECLINE = {"2", "N", "NO", "否", "不", "不行", "无法", "DECLINE"}
 _ON_SCENE = {"3", "到", "到达", "已到", "ARRIVED", "ONSCENE"}
 _CODE = re.compile(rf"#?([{CODE_ALPHABET}]{{3,6}})")
+
+
+AWAITING = ("paged", "no_answer", "failed")
 
 
 class Reply(NamedTuple):
@@ -58,12 +62,17 @@ def parse_reply(body: str) -> Reply:
             intent = Intent.DECLINE
         elif intent is Intent.UNKNOWN and bare in _ON_SCENE:
             intent = Intent.ON_SCENE
-        elif code is None and (m := _CODE.fullmatch(token)) and not bare.isdigit():
+        elif code is None and (m := _CODE.fullmatch(token)) and (not bare.isdigit() or intent is not Intent.UNKNOWN):
             code = m.group(1)
-    if intent is Intent.UNKNOWN and len(tokens) == 1 and tokens[0][:1] in ("1", "2", "3") and len(tokens[0]) > 1:
-        # "1K7Q" typed without a space
+    if (
+        intent is Intent.UNKNOWN
+        and len(tokens) == 1
+        and tokens[0][:1] in ("1", "2", "3")
+        and (glued := _CODE.fullmatch(tokens[0][1:]))
+    ):
+        # "1K7Q" typed without a space (and only then: "1/4" is no answer)
         intent = {"1": Intent.ACCEPT, "2": Intent.DECLINE, "3": Intent.ON_SCENE}[tokens[0][0]]
-        code = tokens[0][1:].lstrip("#") or None
+        code = glued.group(1)
     return Reply(intent, code)
 
 
@@ -78,7 +87,7 @@ def open_pages_for_phone(session: Session, phone: str) -> list[tuple[Page, Incid
         .where(
             Page.phone == phone,
             Incident.status.in_([s.value for s in ACTIVE]),
-            Page.status.in_(["paged", "accepted", "stood_down"]),
+            Page.status.in_(["paged", "accepted", "stood_down", "lapsed", "no_answer", "failed"]),
         )
         .order_by(Page.paged_at.desc())
     ).all()
@@ -86,19 +95,32 @@ def open_pages_for_phone(session: Session, phone: str) -> list[tuple[Page, Incid
 
 
 def handle_sms(session: Session, ctx: DispatchContext, phone: str, body: str, message_id: str) -> str:
-    """An SMS from a phone we paged. Returns what happened, for the log and the tests."""
+    """An SMS to the community number. Returns what happened, for the log and the tests.
+
+    In order: an opt-out; an answer to an open alert; an answer to a wellbeing follow-up; a resident asking for
+    help (registered household number) or a stranger (forwarded to the duty officer); otherwise a help text.
+    """
+    if wellbeing.is_opt_out(body):
+        return wellbeing.opt_out(session, ctx, phone, message_id)
     reply = parse_reply(body)
     pages = open_pages_for_phone(session, phone)
+    if not pages:
+        answered = wellbeing.answer(session, ctx, phone, body, message_id)
+        if answered is not None:
+            return answered
+        if not phone_intake.is_known_person(session, phone):
+            return phone_intake.open_by_phone(session, ctx, phone, body, message_id, "sms").outcome
     if reply.intent is Intent.UNKNOWN:
         _reply(session, ctx, phone, messages.unknown_reply_sms(), f"reply:{message_id}")
         return "unknown"
     if reply.code:
         pages = [(p, i) for p, i in pages if i.code == reply.code]
     elif reply.intent is Intent.ON_SCENE:
-        pages = [(p, i) for p, i in pages if p.status == "accepted"]
+        pages = [(p, i) for p, i in pages if p.status in ("accepted", "lapsed")]
     else:
         # Prefer alerts still awaiting an answer; an answer to one already stood down hears it was taken.
-        pages = [(p, i) for p, i in pages if p.status == "paged"] or [
+        # A missed call or a failed SMS does not stop a later answer from counting.
+        pages = [(p, i) for p, i in pages if p.status in AWAITING] or [
             (p, i) for p, i in pages if p.status == "stood_down"
         ]
     if not pages:
@@ -123,6 +145,11 @@ def respond(session: Session, ctx: DispatchContext, page: Page, incident: Incide
 
 
 def accept(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        # Wait for a step being fired on this incident to finish first, so that the acceptance is ordered after
+        # the pages it wrote (and stands them down) rather than timestamped before them.
+        session.refresh(incident, with_for_update=True)
+        session.refresh(page)
     now = ctx.clock.now()
     if page.status == "accepted":
         return "already_accepted"
@@ -156,6 +183,7 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
         return "late"
     page.status = "accepted"
     engine.stop_search(session, incident)
+    moves.schedule_on_scene_check(session, incident, now)
     building = ctx.directory.buildings.get(incident.building_id or "")
     household = session.get(Household, incident.household_id) if incident.household_id else None
     place_zh, place_en = engine.describe_place(building, incident)
@@ -196,17 +224,41 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
 
 def decline(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
     now = ctx.clock.now()
-    if page.status != "paged":
+    if page.status not in AWAITING:
         return f"already_{page.status}"
-    page.status, page.responded_at = "declined", now
+    if page.status != "paged":  # the search already moved past them; just record the answer
+        page.status, page.responded_at = "declined", now
+        record(session, incident.id, "declined", now, page.person_id, via=via, name=page.name)
+        return "declined"
+    page.responded_at = now
     record(session, incident.id, "declined", now, page.person_id, via=via, name=page.name)
-    _reply(session, ctx, page.phone, messages.declined_ack_sms(incident.code), f"{incident.id}:{page.person_id}:ack")
-    engine.page_replacement(session, ctx, incident, page)
+    if via != "voice":
+        ack = messages.declined_ack_sms(incident.code)
+        _reply(session, ctx, page.phone, ack, f"{incident.id}:{page.person_id}:ack:{page.step}")
+    if moves.move_on(session, ctx, incident, page, "declined", via) == "ignored":
+        page.status = "declined"
     return "declined"
 
 
 def on_scene(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    now = ctx.clock.now()
+    if page.status == "lapsed" and Status(incident.status) in OPEN_SEARCH:
+        # Late but there: the re-opened search ends, the person who is at the door keeps the incident.
+        if not transition(
+            session,
+            incident,
+            Status.ON_SCENE,
+            now,
+            actor=page.person_id,
+            only_from=OPEN_SEARCH,
+            values={"accepted_by": page.person_id},
+            via=via,
+        ):
+            return "not_accepted"
+        page.status = "accepted"
+        engine.stop_search(session, incident)
+        return "on_scene"
     if page.status != "accepted" or incident.status != Status.ACCEPTED.value:
         return "not_accepted"
-    transition(session, incident, Status.ON_SCENE, ctx.clock.now(), actor=page.person_id, via=via)
+    transition(session, incident, Status.ON_SCENE, now, actor=page.person_id, via=via)
     return "on_scene"

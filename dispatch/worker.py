@@ -11,13 +11,13 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
-from dispatch.delivery import record_outcome
+from dispatch.delivery import record_outcome, withdrawn
 from dispatch.escalation.runner import TimerRunner
 from notify.outbox import Delivery, deliver_due
 from notify.ports import PhoneProvider
@@ -38,6 +38,7 @@ class Worker:
         status_callback: str | None,
         tick_s: float = 0.25,
         wall_clock: Callable[[], datetime] | None = None,
+        lease_s: float = 30.0,
     ) -> None:
         self.id = worker_id()
         self._sessions = sessions
@@ -46,7 +47,8 @@ class Worker:
         self._status_callback = status_callback
         self._tick_s = tick_s
         self._wall = wall_clock or ctx.clock.now
-        self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox)
+        self._lease = timedelta(seconds=lease_s)
+        self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox, lease=self._lease)
         self._scheduler: BackgroundScheduler | None = None
 
     def deliver(self) -> list[Delivery]:
@@ -60,6 +62,8 @@ class Worker:
             worker=self.id,
             status_callback=self._status_callback,
             on_outcome=outcome,
+            lease=self._lease,
+            withdrawn=withdrawn,
         )
 
     def _deliver_job(self) -> None:

@@ -20,14 +20,18 @@ class AlertFacts:
     link: str
 
 
-def alert_sms(f: AlertFacts, role: str) -> str:
+def alert_sms(f: AlertFacts, role: str, reminder: int = 0) -> str:
+    """`reminder`: how many times this level has been repeated (the last level keeps calling); it also keeps
+    every repeated alert's text distinct."""
     near = f"，距您约{f.distance_m:.0f}米(步行约{f.eta_min}分钟)" if f.distance_m is not None else ""
     near_en = f", {f.distance_m:.0f} m (~{f.eta_min} min walk)" if f.distance_m is not None else ""
     ask = "回复 1 接单，2 无法前往" if role == "responder" else "回复 1 表示由您跟进，2 转下一位"
     ask_en = "Reply 1 to accept, 2 to decline"
+    again = f"（第{reminder + 1}次提醒）" if reminder else ""
+    again_en = f" (reminder {reminder + 1})" if reminder else ""
     return (
-        f"【邻里先锋】#{f.code} {f.kind_zh}：{f.place_zh}{near}。{ask}（{f.link}）。{EMERGENCY_NUMBERS_ZH}\n"
-        f"[Vanguard] #{f.code} {f.kind_en} at {f.place_en}{near_en}. {ask_en}."
+        f"【邻里先锋】{again}#{f.code} {f.kind_zh}：{f.place_zh}{near}。{ask}（{f.link}）。{EMERGENCY_NUMBERS_ZH}\n"
+        f"[Vanguard]{again_en} #{f.code} {f.kind_en} at {f.place_en}{near_en}. {ask_en}."
     )
 
 
@@ -71,3 +75,102 @@ def nothing_open_sms() -> str:
 
 def declined_ack_sms(code: str) -> str:
     return f"【邻里先锋】#{code} 收到，已转给其他人。\n[Vanguard] #{code} Noted, we are asking someone else."
+
+
+def spell(code: str) -> str:
+    """A code read aloud one character at a time ("K 7 R"), so a text-to-speech voice does not make a word of it."""
+    return " ".join(code)
+
+
+def alert_speech(f: AlertFacts, role: str) -> tuple[str, str]:
+    """The alert as spoken on a voice call (Mandarin, English). Building level only, like the SMS."""
+    near = f"，距您约{f.distance_m:.0f}米" if f.distance_m is not None else ""
+    near_en = f", {f.distance_m:.0f} metres from you" if f.distance_m is not None else ""
+    who = "邻里先锋紧急求助" if role == "responder" else "邻里先锋求助升级，请您跟进"
+    return (
+        f"{who}。编号 {spell(f.code)}。{f.kind_zh}，地点：{f.place_zh}{near}。",
+        f"Vanguard emergency {spell(f.code)}: {f.kind_en} at {f.place_en}{near_en}.",
+    )
+
+
+def accepted_speech(place_zh: str, place_en: str) -> tuple[str, str]:
+    return (
+        f"谢谢您接单！请前往：{place_zh}。详细地址已发短信。",
+        f"Thank you! Go to {place_en}. Details follow by SMS.",
+    )
+
+
+def declined_speech() -> tuple[str, str]:
+    return ("收到，我们将联系其他人。", "Noted, we are asking someone else.")
+
+
+def taken_speech() -> tuple[str, str]:
+    return (
+        "该求助已有人接单或已结束，无需前往，谢谢。",
+        "Someone else has it or it is closed; no need to go. Thank you.",
+    )
+
+
+def intake_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】已收到您的求助 #{code}，正在通知附近的志愿者。{EMERGENCY_NUMBERS_ZH}\n"
+        f"[Vanguard] Help request #{code} received; nearby volunteers are being alerted. {EMERGENCY_NUMBERS_EN}."
+    )
+
+
+def intake_speech(code: str) -> tuple[str, str]:
+    return (
+        f"已收到您的求助，编号 {spell(code)}，正在通知附近的志愿者。危及生命请同时拨打120。",
+        f"Your call for help is received, number {spell(code)}. Nearby volunteers are being alerted. "
+        "If life is in danger, also call 120.",
+    )
+
+
+def unknown_caller_speech() -> tuple[str, str]:
+    return (
+        "您的号码未登记，正在为您转接社区值班员。",
+        "Your number is not registered. Connecting you to the duty officer.",
+    )
+
+
+def unknown_sender_sms(phone: str, body: str) -> str:
+    return (
+        f"【邻里先锋】未登记号码 {phone} 发来短信：“{body[:200]}”。请回电核实。\n"
+        f"[Vanguard] Unregistered {phone} texted us; please call back."
+    )
+
+
+def wellbeing_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】#{code} 谢谢您的帮助！这次出勤还好吗？回复 1 一切都好，回复 2 希望有人和您聊聊。"
+        f"不想再收到此类回访请回复 TD。\n"
+        f"[Vanguard] #{code} Thank you for helping. How did it go? Reply 1 if all is well, 2 if you would like someone "
+        "to talk to. Reply TD to stop these follow-ups."
+    )
+
+
+def wellbeing_thanks_sms(needs_support: bool) -> str:
+    if needs_support:
+        return (
+            "【邻里先锋】收到，社区工作人员会尽快联系您。\n"
+            "[Vanguard] Noted: someone from the community will call you soon."
+        )
+    return "【邻里先锋】收到，谢谢您！\n[Vanguard] Noted, thank you!"
+
+
+def support_request_sms(name: str, phone: str, code: str) -> str:
+    return (
+        f"【邻里先锋】志愿者 {name}（{phone}）在 #{code} 出勤后希望有人联系聊聊，请尽快回电。\n"
+        f"[Vanguard] {name} ({phone}) asks for someone to talk to after #{code}."
+    )
+
+
+def opted_out_sms() -> str:
+    return "【邻里先锋】已为您取消出勤回访，即时生效。\n[Vanguard] Follow-ups stopped, effective now."
+
+
+def lapsed_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】#{code} 您接单后未确认到场，我们已同时联系其他人。若已在现场请回复 3。\n"
+        f"[Vanguard] #{code} Not confirmed on scene in time: we are asking others too. Reply 3 if you are there."
+    )

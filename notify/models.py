@@ -1,4 +1,4 @@
-"""ORM models of the notification outbox and of the simulated phone network.
+"""ORM models of the notification outbox, the simulated phone network, wellbeing follow-ups and opt-outs.
 
 The outbox row is written in the same transaction as the state change that wants the message sent, so a crash
 never loses a message the database already promised; delivery happens after commit, with retries.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db.base import Base, UTCDateTime
@@ -37,6 +37,8 @@ class OutboxMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    # The same alert as a voice call (TwiML), used when SMS keeps failing: the step moves to another channel.
+    fallback_body: Mapped[str | None] = mapped_column(Text)
 
 
 class SimulatedMessage(Base):
@@ -50,3 +52,36 @@ class SimulatedMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     provider_id: Mapped[str] = mapped_column(String(64))
+
+
+class WellbeingCheck(Base):
+    """A follow-up to a vanguard some time after an incident closed, and what they answered."""
+
+    __tablename__ = "wellbeing_checks"
+    __table_args__ = (UniqueConstraint("incident_id", "person_id", name="uq_wellbeing_person"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    person_id: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12))  # scheduled, answered, cancelled
+    answer: Mapped[str | None] = mapped_column(Text)
+    needs_support: Mapped[bool | None] = mapped_column(Boolean)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PhonePreference(Base):
+    """What a phone's owner asked of us by SMS. An opt-out takes effect the moment it is recorded."""
+
+    __tablename__ = "phone_preferences"
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    wellbeing_opt_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundSeen(Base):
+    """Inbound webhooks already handled (by the provider's MessageSid / CallSid): Twilio retries, we act once."""
+
+    __tablename__ = "inbound_seen"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

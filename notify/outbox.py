@@ -1,7 +1,11 @@
 """The outbox: messages queued with the state change that wants them, delivered after commit with retries.
 
 A provider outage delays messages, never loses them. A row is claimed with a lease before sending, so several
-processes can deliver side by side; a process that dies mid-send leaves a lease that expires and is retried.
+processes can deliver side by side; a process that dies mid-send leaves a lease that expires and is retried, after
+asking the provider whether the dead process's send went through (so a crash does not page twice).
+
+An alert SMS that keeps failing moves to a voice call (`fallback_body`, TwiML) after FAILOVER_AFTER attempts.
+Replies to whoever texts us are rate limited per phone, so a stuck handset or a prankster cannot make us spam.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.models import OutboxMessage
@@ -21,6 +25,9 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
+FAILOVER_AFTER = 3
+REPLY_LIMIT = 5
+REPLY_WINDOW = timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -38,10 +45,18 @@ def enqueue(
     incident_id: str | None = None,
     page_id: int | None = None,
     channel: str = "sms",
+    not_before: datetime | None = None,
+    fallback_body: str | None = None,
 ) -> bool:
-    """Queue a message unless one with the same key exists. True when queued now."""
+    """Queue a message unless one with the same key exists. True when queued now.
+
+    `not_before` delays delivery (a follow-up hours later); `fallback_body` is the voice version used on failover.
+    """
     exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
     if exists is not None:
+        return False
+    if purpose == "reply" and replies_recently(session, to, now) >= REPLY_LIMIT:
+        log.warning("reply to %s dropped: %s replies in the last %s", to, REPLY_LIMIT, REPLY_WINDOW)
         return False
     session.add(
         OutboxMessage(
@@ -55,10 +70,34 @@ def enqueue(
             status="pending",
             attempts=0,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=not_before or now,
+            fallback_body=fallback_body,
         )
     )
     return True
+
+
+def replies_recently(session: Session, to: str, now: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.to == to, OutboxMessage.purpose == "reply", OutboxMessage.created_at > now - REPLY_WINDOW
+            )
+        )
+        or 0
+    )
+
+
+def cancel_pending(session: Session, *, to: str, purpose: str) -> int:
+    """Withdraw messages not yet sent (an opt-out takes effect at once, even for what is already queued)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.to == to, OutboxMessage.purpose == purpose, OutboxMessage.status == "pending")
+        .values(status="cancelled")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -70,9 +109,28 @@ class Delivery:
     sent: Sent | None
     error: ProviderError | None
     gave_up: bool
+    failed_over: bool = False
+    channel: str = "sms"
 
 
-def _claim(session: Session, worker: str, now: datetime, limit: int) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    to: str
+    body: str
+    channel: str
+    created_at: datetime
+    orphaned: bool  # a previous sender's lease expired mid-send: it may have gone out
+
+
+def _claim(
+    session: Session,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    withdrawn: Callable[[Session, OutboxMessage], bool] | None = None,
+) -> list[_Claimed]:
     due = (
         select(OutboxMessage.id)
         .where(
@@ -89,12 +147,50 @@ def _claim(session: Session, worker: str, now: datetime, limit: int) -> list[Out
     ids = list(session.scalars(due))
     if not ids:
         return []
+    rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+    if withdrawn is not None:
+        for m in rows:
+            if m.status == "pending" and withdrawn(session, m):
+                m.status = "withdrawn"  # no longer wanted (the page was answered or stood down meanwhile)
+        session.flush()
+        rows = [m for m in rows if m.status != "withdrawn"]
+        ids = [m.id for m in rows]
+    claimed = [_Claimed(m.id, m.to, m.body, m.channel, m.created_at, m.status == "sending") for m in rows]
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
-        .values(status="sending", claimed_by=worker, claimed_until=now + LEASE)
+        .values(status="sending", claimed_by=worker, claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
     )
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+    return claimed
+
+
+def _renew(sessions: sessionmaker[Session], message_id: int, worker: str, until: datetime) -> bool:
+    with sessions.begin() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker, OutboxMessage.status == "sending"
+            )
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _send(provider: PhoneProvider, m: _Claimed, status_callback: str | None) -> Sent:
+    if m.orphaned:
+        try:
+            found = provider.find_sent(m.to, m.body, channel=m.channel, since=m.created_at)
+        except ProviderError as exc:  # cannot tell: sending again risks a duplicate, not sending risks a life
+            log.warning("outbox message %s: could not check for an earlier send (%s); sending", m.id, exc)
+            found = None
+        if found is not None:
+            log.info("outbox message %s had gone out before its sender died (%s)", m.id, found.provider_id)
+            return found
+    if m.channel == "voice":
+        return provider.place_call(m.to, m.body, status_callback=status_callback)
+    return provider.send_sms(m.to, m.body, status_callback=status_callback)
 
 
 def deliver_due(
@@ -106,29 +202,38 @@ def deliver_due(
     status_callback: str | None = None,
     limit: int = 50,
     on_outcome: Callable[[Session, Delivery], None] | None = None,
+    lease: timedelta = LEASE,
+    withdrawn: Callable[[Session, OutboxMessage], bool] | None = None,
 ) -> list[Delivery]:
     """Send what is due. Each message: claim (commit), send, record the outcome (commit).
 
     `on_outcome` runs inside the outcome's transaction, so what the caller records about it commits with it.
+    `withdrawn` is asked, when a message is claimed, whether it is still wanted; if not it is never sent.
     """
     with sessions.begin() as session:
-        claimed = [(m.id, m.to, m.body, m.channel) for m in _claim(session, worker, now(), limit)]
+        claimed = _claim(session, worker, now(), limit, lease, withdrawn)
+    held_since = now()
     results: list[Delivery] = []
-    for message_id, to, body, channel in claimed:
+    for claim in claimed:
+        message_id = claim.id
         sent: Sent | None = None
         error: ProviderError | None = None
+        # The batch was claimed at once; sending it may outlast the lease (a slow provider, a loaded machine). Once
+        # half the lease is gone, renew the claim before each send, so that a message another worker took over is
+        # never sent by both (the other half must cover one send: the Twilio client times out at 10 s).
+        if now() - held_since > lease / 2:
+            if not _renew(sessions, message_id, worker, now() + lease):
+                continue
+            held_since = now()
         try:
-            if channel == "voice":
-                sent = provider.place_call(to, body, status_callback=status_callback)
-            else:
-                sent = provider.send_sms(to, body, status_callback=status_callback)
+            sent = _send(provider, claim, status_callback)
         except ProviderError as exc:
             error = exc
         with sessions.begin() as session:
-            msg = session.get(OutboxMessage, message_id)
+            msg = session.get(OutboxMessage, message_id, populate_existing=True)
             if msg is None or msg.claimed_by != worker:  # lease lost to another worker meanwhile
                 continue
-            gave_up = False
+            gave_up = failed_over = False
             msg.attempts += 1
             msg.claimed_until = None
             if sent is not None:
@@ -138,13 +243,44 @@ def deliver_due(
             else:
                 assert error is not None
                 msg.error = str(error)
-                if error.retryable and msg.attempts < MAX_ATTEMPTS:
+                final = not error.retryable or msg.attempts >= MAX_ATTEMPTS
+                if msg.fallback_body and msg.channel == "sms" and (final or msg.attempts >= FAILOVER_AFTER):
+                    msg.status, failed_over = "failed", True
+                    failover(session, msg, now())
+                elif not final:
                     msg.status, msg.next_attempt_at = "pending", now() + backoff(msg.attempts)
                 else:
                     msg.status, gave_up = "failed", True
                 log.warning("outbox message %s attempt %s failed: %s", message_id, msg.attempts, error)
-            delivery = Delivery(message_id, msg.incident_id, msg.page_id, msg.purpose, sent, error, gave_up)
+            delivery = Delivery(
+                message_id,
+                msg.incident_id,
+                msg.page_id,
+                msg.purpose,
+                sent,
+                error,
+                gave_up,
+                failed_over,
+                msg.channel,
+            )
             if on_outcome is not None:
                 on_outcome(session, delivery)
             results.append(delivery)
     return results
+
+
+def failover(session: Session, msg: OutboxMessage, now: datetime) -> bool:
+    """SMS keeps failing (or was reported undelivered): the same alert goes out as a voice call, at once."""
+    if msg.fallback_body is None:
+        return False
+    return enqueue(
+        session,
+        dedupe_key=f"{msg.dedupe_key}:voice",
+        to=msg.to,
+        body=msg.fallback_body,
+        purpose=msg.purpose,
+        now=now,
+        incident_id=msg.incident_id,
+        page_id=msg.page_id,
+        channel="voice",
+    )

@@ -7,6 +7,7 @@ provider failures reach the caller as `ProviderError`, never as a vendor excepti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -37,4 +38,10 @@ class PhoneProvider(Protocol):
 
     def place_call(self, to: str, twiml: str, *, status_callback: str | None = None) -> Sent:
         """Start one voice call that plays `twiml`. Raises ProviderError."""
+        ...
+
+    def find_sent(self, to: str, body: str, *, channel: str, since: datetime) -> Sent | None:
+        """The message or call we already handed over (same recipient and body, since `since`), if the provider
+        can tell. Asked before re-sending a message whose sender died mid-send, so a crash does not page twice.
+        None when nothing was found or the provider cannot look. Raises ProviderError."""
         ...

@@ -43,6 +43,21 @@ class SimulatedPhoneNetwork:
     def place_call(self, to: str, twiml: str, *, status_callback: str | None = None) -> Sent:
         return self._deliver(to, twiml, "voice", "SIMCA")
 
+    def find_sent(self, to: str, body: str, *, channel: str, since: datetime) -> Sent | None:
+        with self._sessions() as session:
+            found = session.scalar(
+                select(SimulatedMessage.provider_id)
+                .where(
+                    SimulatedMessage.phone == to,
+                    SimulatedMessage.direction == "in",
+                    SimulatedMessage.channel == channel,
+                    SimulatedMessage.body == body,
+                    SimulatedMessage.at >= since,
+                )
+                .limit(1)
+            )
+        return None if found is None else Sent(self.name, found, "delivered")
+
 
 def record_typed(session: Session, phone: str, body: str, at: datetime) -> None:
     """A reply typed on a simulated handset, kept so the demo shows both sides of the conversation."""

@@ -17,6 +17,7 @@ tests, Stoplight Prism for contract tests). twilio 9.x builds every request URL 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
 import requests
@@ -84,6 +85,21 @@ class TwilioProvider:
         except _FAILURES as exc:
             raise _provider_error("call", exc) from exc
         return self._sent(call, "call")
+
+    def find_sent(self, to: str, body: str, *, channel: str, since: datetime) -> Sent | None:
+        """An SMS with this body to `to` created since `since`. Calls carry no body to compare, so a call is never
+        matched (a call whose sender died mid-send may ring twice: at-least-once, never lost)."""
+        if channel != "sms":
+            return None
+        try:
+            found = self._client.messages.list(to=to, from_=self.from_number, date_sent_after=since, limit=50)
+        except _FAILURES as exc:
+            raise _provider_error("message lookup", exc) from exc
+        for message in found:
+            created = getattr(message, "date_created", None)
+            if getattr(message, "body", None) == body and (created is None or created >= since):
+                return self._sent(message, "SMS")
+        return None
 
     def close(self) -> None:
         """Close the pooled HTTP connections."""

@@ -37,3 +37,23 @@ def accept_prompt_twiml(
     response.say(GOODBYE_ZH, voice=voice_zh, language=ZH)
     response.say(GOODBYE_EN, voice=voice_en, language=EN)
     return str(response.to_xml())
+
+
+def say_twiml(
+    message_zh: str, message_en: str, *, voice_zh: str = "Polly.Zhiyu", voice_en: str = "Polly.Joanna"
+) -> str:
+    """A call that says one thing in both languages and hangs up."""
+    response = VoiceResponse()
+    response.say(message_zh, voice=voice_zh, language=ZH)
+    response.say(message_en, voice=voice_en, language=EN)
+    return str(response.to_xml())
+
+
+def dial_twiml(message_zh: str, message_en: str, numbers: list[str], *, voice_zh: str = "Polly.Zhiyu") -> str:
+    """Say why, then ring the given numbers in turn (the duty officers) until one answers."""
+    response = VoiceResponse()
+    response.say(message_zh, voice=voice_zh, language=ZH)
+    response.say(message_en, voice="Polly.Joanna", language=EN)
+    for number in numbers:
+        response.dial(number, timeout=20)
+    return str(response.to_xml())

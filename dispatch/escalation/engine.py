@@ -6,24 +6,28 @@ replacement), so the state change, the messages and the next timer commit togeth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from dispatch import wellbeing
 from dispatch.community.models import Household, Staff
 from dispatch.context import DispatchContext
 from dispatch.directory import BuildingInfo
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.policy import Plan, StepSpec
-from dispatch.incidents.models import Incident, Page
+from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
 from dispatch.incidents.transitions import record, transition
-from dispatch.matching import Ranked, Target, rank_candidates
+from dispatch.matching import Candidate, MatchRules, Ranked, Target, assign_role, select_best
+from dispatch.vanguards.acceptance import HISTORY_DAYS, acceptance_probability, load_histories
 from dispatch.vanguards.schedule import is_on_call
-from notify import messages
+from notify import messages, twiml
 from notify.outbox import enqueue
+from notify.signatures import public_url
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,15 @@ def target_of(ctx: DispatchContext, session: Session, incident: Incident) -> Tar
     if incident.household_id and incident.location_source == "household":
         household = session.get(Household, incident.household_id)
         floor = household.floor if household else 1
-    if building is not None and incident.location_source == "household":
+    if incident.location_source == "address":
+        # The floor of a typed address ("...2单元501") was recorded when the press was located.
+        located = session.scalar(
+            select(IncidentEvent.detail).where(
+                IncidentEvent.incident_id == incident.id, IncidentEvent.type == "located"
+            )
+        )
+        floor = int(located.get("floor") or 1) if isinstance(located, dict) else 1
+    if building is not None and incident.location_source in ("household", "address"):
         return Target(building.x, building.y, floor, building.has_lift)
     if incident.geom is not None:
         from geoalchemy2.shape import to_shape
@@ -74,23 +86,47 @@ def already_paged(session: Session, incident_id: str) -> frozenset[str]:
 def choose_vanguards(
     session: Session, ctx: DispatchContext, incident: Incident, plan: Plan, size: int, now: datetime
 ) -> list[Recipient]:
+    """The best `size` responders by ETA on foot (weighted by how likely each accepts); on the first wave, the
+    kind's support roles (an AED fetcher, a carrier) come first, chosen from people not already in the wave."""
     target = target_of(ctx, session, incident)
     if target is None or size <= 0:
         return []
+    directory = ctx.directory
+    rules = MatchRules.from_plan(plan)
+    directory.expire_positions(now, rules.live_position_max_age_s)
     excluded = engaged_vanguards(session) | already_paged(session, incident.id)
-    ranked: list[Ranked] = []
-    # The index yields people nearest first; rank in growing batches until enough are eligible.
-    batch = []
-    for candidate in ctx.directory.candidates_near(target, plan.skills):
-        batch.append(candidate)
-        if len(batch) % 64 == 0:
-            ranked = rank_candidates(target, batch, plan, now, excluded=excluded)
-            if len(ranked) >= size * 2:
-                break
-    ranked = rank_candidates(target, batch, plan, now, excluded=excluded)
+    field = directory.walk_field(target)
+    walk = field.to_many if field is not None else None
+
+    history = load_histories(session, since=now - timedelta(days=HISTORY_DAYS))
+
+    def acceptance(chunk: Sequence[Candidate]) -> dict[str, float]:
+        return {c.vanguard_id: acceptance_probability(c.accept_rate, history.get(c.vanguard_id), now) for c in chunk}
+
+    def best(skills: tuple[str, ...], count: int, skip: frozenset[str]) -> list[Ranked]:
+        wanted = replace(plan, skills=skills)
+        near = directory.candidates_near(target, skills)
+        return select_best(target, near, wanted, now, count, excluded=skip, walk=walk, acceptance=acceptance)
+
+    ranked = best(plan.skills, size, excluded)
+    roles: list[Ranked] = []
+    if incident.escalation_level < 0 and rules.roles:
+        first_wave = plan.steps[0].size if plan.steps else size
+        taken = frozenset(r.candidate.vanguard_id for r in ranked[: max(0, first_wave - len(rules.roles))])
+        for spec in rules.roles:
+            # Fetchers come from the 20 best by direct ETA: anyone further down arrives late even without a detour.
+            pool = best(spec.skills, max(20, spec.count), excluded | taken)
+            chosen = assign_role(
+                spec, target, pool, taken, plan, weight=rules.acceptance_weight, aeds=directory.aeds,
+                from_aed=directory.from_aed if directory.walking is not None else None,
+            )  # fmt: skip
+            roles.extend(chosen)
+            taken |= {r.candidate.vanguard_id for r in chosen}
+        in_roles = {r.candidate.vanguard_id for r in roles}
+        ranked = [r for r in ranked if r.candidate.vanguard_id not in in_roles]
     return [
-        Recipient(r.candidate.vanguard_id, "vanguard", "responder", r.candidate.name, r.candidate.phone, r)
-        for r in ranked[:size]
+        Recipient(r.candidate.vanguard_id, "vanguard", r.role, r.candidate.name, r.candidate.phone, r)
+        for r in [*roles, *ranked][: size + len(roles)]
     ]
 
 
@@ -127,6 +163,13 @@ def describe_place(building: BuildingInfo | None, incident: Incident) -> tuple[s
     return (f"{zone}{building.address}", building.address_en)
 
 
+def _alert_twiml(ctx: DispatchContext, facts: messages.AlertFacts, role: str, page_id: int, tag: str) -> str:
+    # The tag makes every call's TwiML unique, like every SMS: a re-send check after a crash compares bodies.
+    action = public_url(ctx.public_base_url, "/webhooks/twilio/voice/gather", f"page={page_id}&tag={tag}")
+    zh, en = messages.alert_speech(facts, role)
+    return twiml.accept_prompt_twiml(zh, en, action)
+
+
 def page_recipients(
     session: Session,
     ctx: DispatchContext,
@@ -135,9 +178,11 @@ def page_recipients(
     recipients: list[Recipient],
     now: datetime,
     tag: str,
+    channels: tuple[str, ...] = ("sms",),
 ) -> list[Page]:
     building = ctx.directory.buildings.get(incident.building_id or "")
     place_zh, place_en = describe_place(building, incident)
+    last_level = len(Plan.from_json(incident.plan).steps) - 1
     pages: list[Page] = []
     for r in recipients:
         page = session.scalar(select(Page).where(Page.incident_id == incident.id, Page.person_id == r.person_id))
@@ -157,6 +202,9 @@ def page_recipients(
             )
             session.add(page)
             session.flush()
+        elif page.status in ("failed", "declined", "no_answer"):
+            # The last level repeats: someone who missed the previous call is asked again.
+            page.status, page.step, page.paged_at = "paged", step, now
         eta_min = max(1, round(page.eta_s / 60)) if page.eta_s is not None else None
         facts = messages.AlertFacts(
             code=incident.code,
@@ -168,16 +216,34 @@ def page_recipients(
             eta_min=eta_min,
             link=ctx.links.url(page.id),
         )
-        enqueue(
-            session,
-            dedupe_key=f"{incident.id}:{tag}:{r.person_id}:alert",
-            to=r.phone,
-            body=messages.alert_sms(facts, "responder" if r.person_kind == "vanguard" else "staff"),
-            purpose="alert",
-            now=now,
-            incident_id=incident.id,
-            page_id=page.id,
-        )
+        role = "responder" if r.person_kind == "vanguard" else "staff"
+        call = _alert_twiml(ctx, facts, role, page.id, tag)
+        if "sms" in channels:
+            enqueue(
+                session,
+                dedupe_key=f"{incident.id}:{tag}:{r.person_id}:alert",
+                to=r.phone,
+                body=messages.alert_sms(
+                    facts, role, reminder=max(0, step - last_level) if r.person_kind == "staff" else 0
+                ),
+                purpose="alert",
+                now=now,
+                incident_id=incident.id,
+                page_id=page.id,
+                fallback_body=call,
+            )
+        if "voice" in channels:
+            enqueue(
+                session,
+                dedupe_key=f"{incident.id}:{tag}:{r.person_id}:call",
+                to=r.phone,
+                body=call,
+                purpose="alert",
+                now=now,
+                incident_id=incident.id,
+                page_id=page.id,
+                channel="voice",
+            )
         pages.append(page)
     record(
         session,
@@ -187,6 +253,7 @@ def page_recipients(
         None,
         step=step,
         tag=tag,
+        channels=list(channels),
         recipients=[
             {
                 "person": r.person_id,
@@ -200,51 +267,89 @@ def page_recipients(
     return pages
 
 
+def over_budget(session: Session, person_ids: list[str], now: datetime, budget: int) -> frozenset[str]:
+    """Vanguards already alerted `budget` times in the last day: nobody is paged endlessly."""
+    if not person_ids:
+        return frozenset()
+    rows = session.execute(
+        select(Page.person_id, func.count())
+        .where(Page.person_id.in_(person_ids), Page.paged_at > now - timedelta(days=1))
+        .group_by(Page.person_id)
+    ).all()
+    return frozenset(person for person, count in rows if count >= budget)
+
+
+def vanguards_within_budget(
+    session: Session, ctx: DispatchContext, incident: Incident, plan: Plan, size: int, now: datetime
+) -> list[Recipient]:
+    # Ask for more than needed so that people over their alert budget can be left out without shrinking the wave.
+    chosen = choose_vanguards(session, ctx, incident, plan, size * 2, now)
+    spent = over_budget(session, [r.person_id for r in chosen], now, plan.alert_budget_per_day)
+    return [r for r in chosen if r.person_id not in spent][:size]
+
+
 def schedule(session: Session, incident_id: str, step: int, due_at: datetime) -> None:
     exists = session.scalar(
         select(EscalationTimer.id).where(EscalationTimer.incident_id == incident_id, EscalationTimer.step == step)
     )
     if exists is None:
         session.add(EscalationTimer(incident_id=incident_id, step=step, due_at=due_at, status="pending", attempts=0))
+        return
+    # A step skipped by an acceptance that has since lapsed (search re-opened) may run again: it never fired.
+    session.execute(
+        update(EscalationTimer)
+        .where(EscalationTimer.id == exists, EscalationTimer.status == "skipped")
+        .values(status="pending", due_at=due_at, claimed_by=None, claimed_until=None)
+    )
 
 
 def fire(session: Session, ctx: DispatchContext, incident: Incident, step: int) -> int | None:
-    """Run escalation step `step` (skipping empty ones at once). Returns the step that paged someone."""
+    """Run escalation step `step` (skipping empty ones at once). Returns the step that paged someone.
+
+    When even the last level has nobody (no duty officer at all), the step after it is still scheduled: the chain
+    keeps trying until a human acknowledges, it never just stops."""
     now = ctx.clock.now()
     plan = Plan.from_json(incident.plan)
     index = step
-    while (spec := plan.step(index)) is not None:
+    while index <= max(step, len(plan.steps)):
+        spec = plan.step(index)
         repeat = index >= len(plan.steps)
         if spec.action == "wave":
-            recipients = choose_vanguards(session, ctx, incident, plan, spec.size, now)
+            recipients = vanguards_within_budget(session, ctx, incident, plan, spec.size, now)
         else:
             recipients = choose_staff(session, incident, spec, now, repeat)
         if recipients:
             if incident.status == Status.REPORTED.value:
                 transition(session, incident, Status.DISPATCHING, now, only_from=frozenset({Status.REPORTED}))
-            page_recipients(session, ctx, incident, index, recipients, now, tag=f"s{index}")
+            page_recipients(session, ctx, incident, index, recipients, now, tag=f"s{index}", channels=spec.channels)
             incident.escalation_level = index
             if index > 0:
                 record(session, incident.id, "escalated", now, None, step=index, action=spec.action)
-            schedule(session, incident.id, index + 1, now + timedelta(seconds=plan.wait_s))
+            schedule(session, incident.id, index + 1, now + timedelta(seconds=plan.wait_after(index)))
             return index
         record(
             session, incident.id, "step_skipped", now, None, step=index, action=spec.action, reason="nobody available"
         )
         index += 1
-    record(session, incident.id, "escalation_exhausted", now, None, step=index)
+    record(session, incident.id, "nobody_reachable", now, None, step=index)
+    incident.escalation_level = index - 1
+    schedule(session, incident.id, index, now + timedelta(seconds=plan.wait_after(index)))
     return None
 
 
-def page_replacement(session: Session, ctx: DispatchContext, incident: Incident, declined: Page) -> None:
-    """A decline or a failed delivery moves to the next candidate at once, without waiting for the timer."""
+def page_replacement(session: Session, ctx: DispatchContext, incident: Incident, declined: Page) -> bool:
+    """A decline or a failed delivery moves to the next candidate at once, without waiting for the timer.
+
+    True when someone new was paged."""
     if Status(incident.status) not in OPEN_SEARCH or declined.person_kind != "vanguard":
-        return
+        return False
     now = ctx.clock.now()
     plan = Plan.from_json(incident.plan)
-    recipients = choose_vanguards(session, ctx, incident, plan, 1, now)
+    recipients = vanguards_within_budget(session, ctx, incident, plan, 1, now)
     if recipients:
-        page_recipients(session, ctx, incident, incident.escalation_level, recipients, now, tag=f"r{declined.id}")
+        tag = f"r{declined.id}.{declined.step}"
+        page_recipients(session, ctx, incident, incident.escalation_level, recipients, now, tag=tag)
+    return bool(recipients)
 
 
 def stop_search(session: Session, incident: Incident) -> None:
@@ -281,3 +386,5 @@ def stand_down_all(session: Session, ctx: DispatchContext, incident: Incident) -
             incident_id=incident.id,
             page_id=page.id,
         )
+    # Whoever went gets asked, some time later, how it went.
+    wellbeing.schedule_followup(session, ctx, incident)

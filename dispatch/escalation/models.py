@@ -25,3 +25,6 @@ class EscalationTimer(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # step: an escalation level; on_scene_check: the accepter must be on scene by now or the search re-opens
+    # (those use negative step numbers, one per acceptance, so they never collide with levels).
+    kind: Mapped[str] = mapped_column(String(16), default="step", server_default="step")

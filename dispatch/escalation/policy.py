@@ -13,6 +13,7 @@ from typing import Any
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "policies" / "default.json"
 ACTIONS = frozenset({"wave", "building_leader", "grid_branch", "duty_officer"})
+CHANNELS = frozenset({"sms", "voice"})
 
 
 class PolicyError(ValueError):
@@ -23,6 +24,8 @@ class PolicyError(ValueError):
 class StepSpec:
     action: str
     size: int = 0
+    # How the level is reached: "sms", or ("sms", "voice") to also ring (the last levels "call again").
+    channels: tuple[str, ...] = ("sms",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class Plan:
     stairs_s_per_floor: float
     lift_s_per_floor: float
     max_distance_m: float
+    # Defaults keep plans snapshotted before these settings existed readable.
+    alert_budget_per_day: int = 12
+    on_scene_bound_s: float = 900.0
+    wellbeing_after_s: float = 7200.0
+    # Matching settings and the kind's support roles (read by dispatch.matching.MatchRules); None: defaults.
+    matching: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,16 +54,21 @@ class Plan:
     def from_json(cls, data: dict[str, Any]) -> Plan:
         fields = dict(data)
         fields["skills"] = tuple(data["skills"])
-        fields["steps"] = tuple(StepSpec(**s) for s in data["steps"])
+        fields["steps"] = tuple(
+            StepSpec(s["action"], int(s.get("size", 0)), tuple(s.get("channels", ("sms",)))) for s in data["steps"]
+        )
         return cls(**fields)
 
-    def step(self, index: int) -> StepSpec | None:
-        """The step at `index`; past the end the last level repeats, then the plan is exhausted."""
-        if index < len(self.steps):
-            return self.steps[index]
+    def step(self, index: int) -> StepSpec:
+        """The step at `index`; past the end the last level repeats for as long as nobody acknowledges."""
+        return self.steps[min(index, len(self.steps) - 1)]
+
+    def wait_after(self, index: int) -> float:
+        """Seconds before the step after `index`. The last level repeats every `wait_s` for
+        `repeat_last_level_times` rounds, then every 4 x `wait_s`: slower, but it never stops."""
         if index < len(self.steps) + self.repeat_last_level_times:
-            return self.steps[-1]
-        return None
+            return self.wait_s
+        return self.wait_s * 4
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,10 @@ class Policy:
         return Plan(
             kind=kind,
             skills=tuple(raw["kinds"][kind]["skills"]),
-            steps=tuple(StepSpec(action=s["action"], size=int(s.get("size", 0))) for s in steps),
+            steps=tuple(
+                StepSpec(action=s["action"], size=int(s.get("size", 0)), channels=tuple(s.get("channels", ("sms",))))
+                for s in steps
+            ),
             wait_s=float(wait_s if wait_s is not None else raw["wait_s"]),
             repeat_last_level_times=int(raw["repeat_last_level_times"]),
             walking_speed_m_s=float(raw["walking_speed_m_s"]),
@@ -84,6 +101,10 @@ class Policy:
             stairs_s_per_floor=float(raw["stairs_s_per_floor"]),
             lift_s_per_floor=float(raw["lift_s_per_floor"]),
             max_distance_m=float(raw["max_distance_m"]),
+            alert_budget_per_day=int(raw.get("alert_budget_per_day", 12)),
+            on_scene_bound_s=float(raw.get("on_scene_bound_s", 900)),
+            wellbeing_after_s=float(raw.get("wellbeing_after_s", 7200)),
+            matching={**raw.get("matching", {}), "roles": list(raw["kinds"][kind].get("roles", []))},
         )
 
 
@@ -99,6 +120,9 @@ def load_policy(path: Path | None = None) -> Policy:
     for step in [*raw["steps"], *raw["out_of_area_steps"]]:
         if step.get("action") not in ACTIONS:
             raise PolicyError(f"escalation policy {path}: unknown action {step.get('action')!r}")
+        channels = step.get("channels", ["sms"])
+        if not channels or not set(channels) <= CHANNELS:
+            raise PolicyError(f"escalation policy {path}: channels must be among {sorted(CHANNELS)}, got {channels!r}")
     if not raw["steps"] or not raw["out_of_area_steps"]:
         raise PolicyError(f"escalation policy {path}: steps must not be empty")
     return Policy(raw)

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
-from dispatch.escalation import engine
+from dispatch.escalation import engine, moves
 from dispatch.escalation.models import EscalationTimer
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import OPEN_SEARCH, Status
@@ -33,11 +33,13 @@ class TimerRunner:
         ctx: DispatchContext,
         worker: str,
         on_fired: Callable[[], None] | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self._sessions = sessions
         self._ctx = ctx
         self.worker = worker
         self._on_fired = on_fired
+        self.lease = lease
 
     def claim_due(self, limit: int = 50) -> list[int]:
         now = self._ctx.clock.now()
@@ -63,7 +65,7 @@ class TimerRunner:
                     .values(
                         status="claimed",
                         claimed_by=self.worker,
-                        claimed_until=now + LEASE,
+                        claimed_until=now + self.lease,
                         attempts=EscalationTimer.attempts + 1,
                     )
                 )
@@ -79,6 +81,10 @@ class TimerRunner:
             incident = session.get(Incident, timer.incident_id, with_for_update=lock, populate_existing=True)
             now = self._ctx.clock.now()
             timer.fired_at = now
+            if timer.kind == moves.ON_SCENE_CHECK:
+                reopened = incident is not None and moves.check_on_scene(session, self._ctx, incident)
+                timer.status = "done" if reopened else "skipped"
+                return True
             stale = incident is None or Status(incident.status) not in OPEN_SEARCH
             if stale or incident is None or incident.escalation_level >= timer.step:
                 timer.status = "skipped"  # accepted, closed, or overtaken: a stale step does nothing

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db.base import SRID, Base, JSONText, UTCDateTime
@@ -17,6 +17,15 @@ class Incident(Base):
     __table_args__ = (
         UniqueConstraint("household_id", "idempotency_key", name="uq_incident_idempotency"),
         Index("ix_incidents_status_reported", "status", "reported_at"),
+        # A code names one open incident: replies say "1 K7Q". Concurrent intakes that drew the same code collide
+        # here, and the intake's retry draws another (migration 0003).
+        Index(
+            "uq_incidents_open_code",
+            "code",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     code: Mapped[str] = mapped_column(String(8), index=True)  # short, spoken and texted: "#K7Q"

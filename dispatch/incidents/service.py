@@ -6,6 +6,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
@@ -21,6 +22,7 @@ from dispatch.incidents.models import Incident
 from dispatch.incidents.states import ACTIVE, Status
 from dispatch.incidents.transitions import record
 from geo.crs import Crs, to_wgs84
+from geo.gazetteer import AddressMatch
 
 # Presses from the same household this close together are one emergency, never two searches.
 MERGE_WINDOW = timedelta(minutes=5)
@@ -28,10 +30,29 @@ CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: read a
 
 
 class IntakeError(ValueError):
-    def __init__(self, status_code: int, reason: str) -> None:
+    def __init__(self, status_code: int, reason: str | dict[str, Any]) -> None:
         super().__init__(reason)
         self.status_code = status_code
         self.reason = reason
+
+
+class AddressNotResolved(IntakeError):
+    """A typed address that matches no building, or several equally well: the candidates go back, never a guess."""
+
+    def __init__(self, typed: str, match: AddressMatch) -> None:
+        what = "matches several buildings" if match.candidates else "matches no building of the community"
+        super().__init__(
+            422,
+            {
+                "field": "address",
+                "message": f"the address {typed!r} {what}; pick one of the candidates or send a location",
+                "confidence": match.confidence,
+                "candidates": [
+                    {"building": c.building_id, "address": c.address, "score": c.score} for c in match.candidates
+                ],
+            },
+        )
+        self.match = match
 
 
 @dataclass(frozen=True)
@@ -51,7 +72,8 @@ def new_code(session: Session) -> str:
     active = set(session.scalars(select(Incident.code).where(Incident.status.in_([s.value for s in ACTIVE]))))
     for length in (3, 3, 3, 4, 4, 5):
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-        if code not in active:
+        # An all-digit code ("347") reads as a keypad answer in an SMS reply ("1 347"): never hand one out.
+        if code not in active and not code.isdigit():
             return code
     return uuid.uuid4().hex[:6].upper()
 
@@ -65,6 +87,7 @@ def report(
     gps: GpsFix | None,
     note: str | None,
     idempotency_key: str | None,
+    address: str | None = None,
 ) -> IntakeResult:
     now = ctx.clock.now()
     if idempotency_key:
@@ -89,7 +112,25 @@ def report(
 
     directory = ctx.directory
     home = directory.buildings.get(household.building_id)
-    if gps is not None:
+    door: dict[str, Any] = {}
+    source: str
+    building_id: str | None
+    if address:
+        # A typed address names the door: it wins over a GPS fix (tens of metres) and over the home building.
+        match = directory.gazetteer.match(address)
+        typed = directory.buildings.get(match.building_id or "")
+        if typed is None:
+            raise AddressNotResolved(address, match)
+        lat, lon = typed.lat, typed.lon
+        building_id, grid_id, zone_id = typed.id, typed.grid_id, typed.zone_id
+        source = "address"
+        p = match.parsed
+        door = {
+            "address": address,
+            "confidence": match.confidence,
+            **{k: v for k, v in (("entrance", p.entrance), ("floor", p.floor), ("unit", p.room)) if v is not None},
+        }
+    elif gps is not None:
         lat, lon = to_wgs84(gps.lat, gps.lon, gps.crs)
         where = directory.community.locate(lon, lat)
         building_id, grid_id, zone_id = where.building_id, where.grid_id, where.zone_id
@@ -148,6 +189,7 @@ def report(
         zone=zone_id,
         grid=grid_id,
         out_of_area=out_of_area,
+        **door,
     )
     engine.fire(session, ctx, incident, 0)
     return IntakeResult(incident, True)

@@ -24,7 +24,10 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.DISPATCHING: frozenset(
         {Status.ACCEPTED, Status.ON_SCENE, Status.RESOLVED, Status.CANCELLED, Status.FALSE_ALARM}
     ),
-    Status.ACCEPTED: frozenset({Status.ON_SCENE, Status.RESOLVED, Status.CANCELLED, Status.FALSE_ALARM}),
+    # ACCEPTED -> DISPATCHING: the accepter was not on scene within the bound; the search re-opens.
+    Status.ACCEPTED: frozenset(
+        {Status.DISPATCHING, Status.ON_SCENE, Status.RESOLVED, Status.CANCELLED, Status.FALSE_ALARM}
+    ),
     Status.ON_SCENE: frozenset({Status.RESOLVED, Status.FALSE_ALARM}),
     Status.RESOLVED: frozenset(),
     Status.CANCELLED: frozenset(),

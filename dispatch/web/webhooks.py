@@ -1,17 +1,21 @@
-"""Twilio webhooks: SMS replies and delivery status. Every request must carry a valid X-Twilio-Signature."""
+"""Twilio webhooks: SMS replies and delivery status. Every request must carry a valid X-Twilio-Signature.
+
+Voice webhooks (keypresses, incoming calls) are in `web.voice`. Every handler is idempotent: Twilio retries.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from dispatch import responses
+from dispatch import delivery, responses
 from dispatch.runtime import Runtime
 from dispatch.web.deps import RuntimeDep
-from notify.models import OutboxMessage
+from notify.models import InboundSeen
 from notify.signatures import public_url, verify_twilio_signature
 
 log = logging.getLogger(__name__)
@@ -40,8 +44,18 @@ async def inbound_sms(request: Request, runtime: RuntimeDep) -> Response:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "From and MessageSid are required")
 
     def handle() -> str:
-        with runtime.sessions.begin() as session:
-            return responses.handle_sms(session, runtime.ctx, phone, body, sid)
+        for attempt in range(3):
+            try:
+                with runtime.sessions.begin() as session:
+                    if session.scalar(select(InboundSeen.id).where(InboundSeen.provider_id == sid)) is not None:
+                        return "duplicate"  # Twilio retried a webhook we already handled
+                    session.add(InboundSeen(provider_id=sid, at=runtime.ctx.clock.now()))
+                    return responses.handle_sms(session, runtime.ctx, phone, body, sid)
+            except IntegrityError:
+                # A concurrent twin of this request, or an incident code drawn twice at once: run it again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     outcome = await run_in_threadpool(handle)
     log.info("sms reply %s -> %s", sid, outcome)
@@ -57,12 +71,11 @@ async def delivery_status(request: Request, runtime: RuntimeDep) -> Response:
     if not sid or not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid/CallSid and a status are required")
 
-    def handle() -> None:
+    def handle() -> str:
         with runtime.sessions.begin() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.provider_id == sid).values(delivery_status=state))
-            exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.provider_id == sid))
-            if exists is None:
-                log.info("status for unknown message %s", sid)
+            return delivery.record_status(runtime.ctx, session, sid, state)
 
-    await run_in_threadpool(handle)
+    outcome = await run_in_threadpool(handle)
+    log.info("status %s for %s -> %s", state, sid, outcome)
+    runtime.worker.wake_outbox()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

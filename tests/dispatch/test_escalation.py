@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
+from dispatch.community.models import Staff
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.runner import TimerRunner
 from dispatch.runtime import Runtime
-from tests.support.flow import deliver, phones_alerted, press, reply, texts, tick, timeline_types
+from notify.simulated import inbox
+from tests.support.flow import deliver, phones_alerted, press, reply, tick, timeline_types
+
+
+def sms_to(runtime: Runtime, phone: str) -> list[str]:
+    with runtime.readers() as session:
+        return [m.body for m in inbox(session, phone) if m.direction == "in" and m.channel == "sms"]
+
+
+def calls_to(runtime: Runtime, phone: str) -> list[str]:
+    with runtime.readers() as session:
+        return [m.body for m in inbox(session, phone) if m.direction == "in" and m.channel == "voice"]
+
 
 LEADER_B1, SECRETARY_G1, WORKER_G1, WORKER_G2, DUTY = (
     "+8617000000101",
@@ -58,10 +71,32 @@ def test_the_last_level_keeps_calling_until_someone_answers(
     for _ in range(4):  # wave 2, building leader, grid branch, duty officer
         clock.advance(30)
         tick(runtime)
-    assert len(texts(runtime, DUTY)) == 1
+    assert len(sms_to(runtime, DUTY)) == 1
+    assert len(calls_to(runtime, DUTY)) == 1, "the duty officer is texted and rung"
     clock.advance(30)
     tick(runtime)
-    assert len(texts(runtime, DUTY)) == 2, "the duty officer is called again, not forgotten"
+    assert len(sms_to(runtime, DUTY)) == 2, "the duty officer is called again, not forgotten"
+    assert len(calls_to(runtime, DUTY)) == 2
+    assert "第2次提醒" in sms_to(runtime, DUTY)[1], "each repeat says it is a reminder (and differs from the last)"
+    assert calls_to(runtime, DUTY)[0] != calls_to(runtime, DUTY)[1]
+
+
+def test_a_level_with_nobody_at_all_keeps_being_retried_never_exhausted(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    with runtime.sessions.begin() as session:
+        session.execute(delete(Staff))  # nobody in the organisation at all
+    incident = press(client, kind="distress").json()  # and no vanguard with the skill
+    clock.advance(30)
+    tick(runtime)
+    with runtime.readers() as session:
+        pending = session.scalars(
+            select(EscalationTimer.step).where(
+                EscalationTimer.incident_id == incident["id"], EscalationTimer.status == "pending"
+            )
+        ).all()
+    assert pending, "another try is always scheduled"
+    assert "nobody_reachable" in timeline_types(client, incident["id"], token="hh_token_one")
 
 
 def test_empty_levels_are_skipped_at_once(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
@@ -82,7 +117,7 @@ def test_an_acceptance_stops_the_escalation(client: TestClient, runtime: Runtime
         assert tick(runtime) == 0
     assert LEADER_B1 not in phones_alerted(runtime)
     with runtime.readers() as session:
-        statuses = set(session.scalars(select(EscalationTimer.status)))
+        statuses = set(session.scalars(select(EscalationTimer.status).where(EscalationTimer.kind == "step")))
     assert statuses == {"skipped"}
 
 

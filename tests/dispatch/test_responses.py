@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from dispatch.incidents.service import CODE_ALPHABET
 from dispatch.responses import Intent, parse_reply
 from dispatch.runtime import Runtime
 from tests.support.flow import auth, deliver, phones_alerted, press, reply, texts, timeline_types
@@ -116,3 +119,22 @@ def test_the_household_can_call_it_off_and_everyone_paged_is_told(client: TestCl
     deliver(runtime)
     assert any("取消" in t for t in texts(runtime, DOCTOR))
     assert reply(runtime, DOCTOR, "1") == "nothing_open"
+
+
+codes = st.text(alphabet=CODE_ALPHABET, min_size=3, max_size=5).filter(lambda c: not c.isdigit())
+words = st.sampled_from([("1", Intent.ACCEPT), ("y", Intent.ACCEPT), ("接", Intent.ACCEPT), ("2", Intent.DECLINE)])
+
+
+@given(code=codes, word=words, noise=st.sampled_from(["", "!", "。", " ", "#"]), code_first=st.booleans())
+def test_a_reply_naming_its_incident_is_read_whatever_the_order_and_noise(
+    code: str, word: tuple[str, Intent], noise: str, code_first: bool
+) -> None:
+    tagged, noise = (f"#{code}", "") if noise == "#" else (code.lower(), noise)
+    body = f"{tagged} {word[0]}{noise}" if code_first else f"{word[0]} {tagged}{noise}"
+    assert parse_reply(body) == (word[1], code)
+
+
+@given(body=st.text(max_size=40))
+def test_any_text_is_read_without_error(body: str) -> None:
+    reply = parse_reply(body)
+    assert reply.code is None or 3 <= len(reply.code) <= 6

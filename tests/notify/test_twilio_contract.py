@@ -15,14 +15,17 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from notify.messages import AlertFacts, alert_speech
 from notify.ports import ProviderError
 from notify.twilio_provider import TwilioProvider
+from notify.twiml import accept_prompt_twiml
 from tests.fakes.fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.slow
@@ -187,3 +190,37 @@ def test_a_request_the_spec_rejects_reaches_the_caller_as_a_final_provider_error
 
     assert not failure.value.retryable
     assert failure.value.code == "422"  # Prism's problem+json has no Twilio code: the client falls back to the status
+
+
+def test_a_voice_alert_as_the_escalation_builds_it_is_valid_against_twilios_spec(provider: TwilioProvider) -> None:
+    facts = AlertFacts(
+        "K7R", "突发疾病", "sudden illness", "文清小区 文清路12号", "12 Wenqing Rd", 240.0, 3, "https://x"
+    )
+    zh, en = alert_speech(facts, "responder")
+    twiml = accept_prompt_twiml(zh, en, "https://dispatch.example.org/webhooks/twilio/voice/gather?page=7")
+
+    sent = provider.place_call(VANGUARD, twiml)
+
+    assert sent.provider_id.startswith("CA")
+
+
+def test_looking_up_a_message_before_resending_is_valid_against_twilios_spec(prism: str) -> None:
+    # Asked after a crash mid-send. The request (To, From, DateSent>, PageSize as twilio-python sends them) passes
+    # Prism's validation; Prism's own example answer then breaks the spec's "uri" format (relative URIs), which
+    # under --errors is a 500 listing response-side violations only. So: no violation is about our request.
+    query = {"To": VANGUARD, "From": OUR_NUMBER, "DateSent>": "2026-11-29T00:00:00Z", "PageSize": "50"}
+    with httpx.Client(base_url=prism, auth=(ACCOUNT_SID, AUTH_TOKEN)) as http:
+        response = http.get(f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", params=query)
+
+    if response.status_code == 200:
+        return
+    problems = response.json().get("validation", [])
+    assert problems and all(p["location"][0] == "response" for p in problems), problems
+
+
+def test_a_lookup_that_fails_is_a_retryable_provider_error(provider: TwilioProvider) -> None:
+    with pytest.raises(ProviderError) as failure:
+        provider.find_sent(VANGUARD, "body", channel="sms", since=datetime(2026, 11, 29, tzinfo=UTC))
+
+    assert failure.value.retryable
+    assert provider.find_sent(VANGUARD, "body", channel="voice", since=datetime(2026, 11, 29, tzinfo=UTC)) is None

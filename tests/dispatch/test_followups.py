@@ -1,0 +1,137 @@
+"""After the first answer: the on-scene bound re-opens a lapsed acceptance; wellbeing follow-ups and the opt-out;
+the search moves at once when a whole level is unreachable; the alert budget; replies rate limited."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from dispatch.clock import FakeClock
+from dispatch.escalation.models import EscalationTimer
+from dispatch.incidents.models import Page
+from dispatch.runtime import Runtime
+from notify.models import WellbeingCheck
+from tests.support.flow import auth, deliver, phones_alerted, press, reply, texts, tick, timeline_types
+
+DOCTOR, DUTY, LEADER_B1 = "+8617000000001", "+8617000000105", "+8617000000101"
+
+
+def resolve(client: TestClient, incident_id: str) -> None:
+    url = f"/api/v1/incidents/{incident_id}/confirm"
+    assert client.post(url, json={"status": "resolved"}, headers=auth("st_worker_g1")).status_code == 200
+
+
+def test_an_acceptance_not_followed_by_on_scene_within_the_bound_reopens_the_search(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    wave1 = phones_alerted(runtime)
+    assert reply(runtime, DOCTOR, "1") == "accepted"
+    clock.advance(899)
+    tick(runtime)
+    assert phones_alerted(runtime) == wave1, "within the bound nothing happens"
+    clock.advance(1)
+    tick(runtime)
+    state = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()
+    assert state["status"] == "dispatching"
+    assert phones_alerted(runtime) - wave1, "new people are paged"
+    assert "search_reopened" in timeline_types(client, incident["id"])
+    assert any("未确认到场" in t for t in texts(runtime, DOCTOR)), "the lapsed accepter is told"
+    assert reply(runtime, DOCTOR, "3") == "on_scene", "arriving late still counts"
+    clock.advance(60)
+    tick(runtime)
+    assert client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()["status"] == "on_scene"
+
+
+def test_on_scene_in_time_keeps_the_search_closed(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    press(client, kind="medical")
+    deliver(runtime)
+    reply(runtime, DOCTOR, "1")
+    assert reply(runtime, DOCTOR, "3") == "on_scene"
+    clock.advance(3600)
+    assert tick(runtime) == 1  # the check fires and finds the accepter on scene
+    with runtime.readers() as session:
+        check = session.scalar(select(EscalationTimer).where(EscalationTimer.kind == "on_scene_check"))
+    assert check is not None and check.status == "skipped"
+
+
+def test_the_accepter_is_asked_how_it_went_later_and_a_wish_to_talk_reaches_the_duty_officer(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    reply(runtime, DOCTOR, "1")
+    resolve(client, incident["id"])
+    deliver(runtime)
+    clock.advance(7199)
+    deliver(runtime)
+    assert not any("这次出勤还好吗" in t for t in texts(runtime, DOCTOR)), "not before two hours"
+    clock.advance(1)
+    deliver(runtime)
+    assert any(f"#{incident['code']}" in t and "这次出勤还好吗" in t for t in texts(runtime, DOCTOR))
+    assert reply(runtime, DOCTOR, "2 想聊聊") == "support_requested"
+    deliver(runtime)
+    assert any("希望有人联系" in t for t in texts(runtime, DUTY))
+    with runtime.readers() as session:
+        check = session.scalar(select(WellbeingCheck))
+    assert check is not None and check.status == "answered" and check.needs_support is True
+    assert "wellbeing_answer" in timeline_types(client, incident["id"])
+
+
+def test_an_opt_out_takes_effect_at_once_even_for_a_queued_follow_up(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    reply(runtime, DOCTOR, "1")
+    resolve(client, incident["id"])
+    assert reply(runtime, DOCTOR, "TD") == "opted_out"
+    clock.advance(3 * 3600)
+    deliver(runtime)
+    assert not any("这次出勤还好吗" in t for t in texts(runtime, DOCTOR))
+    assert any("已为您取消出勤回访" in t for t in texts(runtime, DOCTOR))
+    second = press(client, token="hh_token_three", kind="medical").json()
+    deliver(runtime)
+    reply(runtime, DOCTOR, "1")
+    resolve(client, second["id"])
+    with runtime.readers() as session:
+        assert session.scalar(select(WellbeingCheck).where(WellbeingCheck.incident_id == second["id"])) is None
+
+
+def test_when_everyone_at_a_level_has_declined_the_next_level_comes_at_once(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    press(client, kind="distress")  # nobody has counseling: the building leader is the first level paged
+    deliver(runtime)
+    assert phones_alerted(runtime) == {LEADER_B1}
+    assert reply(runtime, LEADER_B1, "2") == "declined"
+    tick(runtime)  # no clock advance: the next level is due now
+    assert {"+8617000000102", "+8617000000103"} <= phones_alerted(runtime), "the grid branch, without waiting"
+
+
+def test_a_vanguard_over_the_daily_alert_budget_is_not_paged_again(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    for i in range(12):
+        press(client, token="hh_token_one", key=f"k{i}", kind="medical")
+        client.post(
+            f"/api/v1/incidents/{client.get('/api/v1/incidents', headers=auth('st_duty')).json()[0]['id']}/cancel",
+            headers=auth("hh_token_one"),
+        )
+        clock.advance(400)
+    with runtime.readers() as session:
+        times_paged = len(session.scalars(select(Page.id).where(Page.phone == DOCTOR)).all())
+    assert times_paged == 12
+    press(client, token="hh_token_one", key="k-last", kind="medical")
+    with runtime.readers() as session:
+        latest = session.scalars(select(Page.phone).order_by(Page.id.desc()).limit(3)).all()
+    assert DOCTOR not in latest, "twelve alerts in a day is the budget"
+
+
+def test_replies_to_one_phone_are_rate_limited(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    for _ in range(8):
+        reply(runtime, DOCTOR, "hello?")
+        clock.advance(1)
+    deliver(runtime)
+    assert len(texts(runtime, DOCTOR)) == 5
