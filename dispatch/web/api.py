@@ -14,12 +14,53 @@ from dispatch.incidents import service
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import Status, TransitionError
 from dispatch.incidents.transitions import transition
-from dispatch.web.deps import PrincipalDep, RuntimeDep, SessionDep
+from dispatch.runtime import Runtime
+from dispatch.web.deps import Principal, PrincipalDep, RuntimeDep, SessionDep
 from dispatch.web.schemas import ConfirmIn, IncidentIn, IncidentOut
-from dispatch.web.views import check_can_see, incident_out
+from dispatch.web.views import check_can_see, incident_out, visible_to
 from geo.crs import CoordinateError
 
 router = APIRouter(prefix="/api/v1")
+
+
+def press_button(
+    runtime: Runtime,
+    household_id: str,
+    kind: str,
+    gps: service.GpsFix | None,
+    note: str | None,
+    idempotency_key: str | None,
+    address: str | None = None,
+) -> tuple[IncidentOut, bool]:
+    """One press, committed before anyone is told it was received. Shared by the API and the resident page."""
+    for attempt in (1, 2):
+        try:
+            with runtime.sessions.begin() as session:
+                household = session.get(Household, household_id)
+                if household is None:
+                    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown household")
+                result = service.report(
+                    session,
+                    runtime.ctx,
+                    household=household,
+                    kind=kind,
+                    gps=gps,
+                    note=note,
+                    idempotency_key=idempotency_key,
+                    address=address,
+                )
+                out = incident_out(session, runtime.ctx, result.incident, with_timeline=True)
+            break
+        except IntegrityError:
+            # Two presses with one idempotency key raced; the loser reads the winner's incident.
+            if attempt == 2:
+                raise
+        except CoordinateError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        except service.IntakeError as exc:
+            raise HTTPException(exc.status_code, exc.reason) from exc
+    runtime.worker.wake_outbox()
+    return out, result.created
 
 
 @router.post(
@@ -40,34 +81,9 @@ def report_incident(
     if body.household is not None and body.household != principal.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this device token belongs to another household")
     gps = service.GpsFix(body.location.lat, body.location.lon, body.location.crs) if body.location else None
-    for attempt in (1, 2):
-        try:
-            with runtime.sessions.begin() as session:
-                household = session.get(Household, principal.id)
-                if household is None:
-                    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown household")
-                result = service.report(
-                    session,
-                    runtime.ctx,
-                    household=household,
-                    kind=body.kind,
-                    gps=gps,
-                    note=body.note,
-                    idempotency_key=idempotency_key,
-                )
-                out = incident_out(session, runtime.ctx, result.incident, with_timeline=True)
-            break
-        except IntegrityError:
-            # Two presses with one idempotency key raced; the loser reads the winner's incident.
-            if attempt == 2:
-                raise
-        except CoordinateError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
-        except service.IntakeError as exc:
-            raise HTTPException(exc.status_code, exc.reason) from exc
-    runtime.worker.wake_outbox()
+    out, created = press_button(runtime, principal.id, body.kind, gps, body.note, idempotency_key, body.address)
     response.headers["Location"] = f"/api/v1/incidents/{out.id}"
-    if not result.created:
+    if not created:
         response.status_code = status.HTTP_200_OK
     return out
 
@@ -88,20 +104,12 @@ def list_incidents(
     query = select(Incident).order_by(Incident.reported_at.desc()).limit(max(1, min(limit, 500)))
     if active_only:
         query = query.where(Incident.closed_at.is_(None))
-    if principal.kind == "household":
-        query = query.where(Incident.household_id == principal.id)
-    elif not principal.sees_everything:
-        if principal.role in ("grid_secretary", "grid_worker"):
-            query = query.where(Incident.grid_id == principal.grid_id)
-        elif principal.role == "building_leader":
-            query = query.where(Incident.building_id == principal.building_id)
-        else:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "your role cannot list incidents")
+    query = query.where(*visible_to(principal))
     return [incident_out(session, runtime.ctx, i, with_timeline=False) for i in session.scalars(query)]
 
 
-def _change_status(
-    runtime: RuntimeDep, principal: PrincipalDep, incident_id: str, target: Status, note: str | None
+def change_status(
+    runtime: Runtime, principal: Principal, incident_id: str, target: Status, note: str | None
 ) -> IncidentOut:
     now = runtime.ctx.clock.now()
     with runtime.sessions.begin() as session:
@@ -128,7 +136,7 @@ def confirm_incident(incident_id: str, body: ConfirmIn, principal: PrincipalDep,
     """A grid worker (or the duty officer) confirms: on scene, resolved or false alarm."""
     if principal.kind != "staff":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only community staff confirm incidents")
-    return _change_status(runtime, principal, incident_id, Status(body.status), body.note)
+    return change_status(runtime, principal, incident_id, Status(body.status), body.note)
 
 
 @router.post("/incidents/{incident_id}/cancel", response_model=IncidentOut)
@@ -136,4 +144,4 @@ def cancel_incident(incident_id: str, principal: PrincipalDep, runtime: RuntimeD
     """The household that pressed the button calls it off (pressed by mistake, or help no longer needed)."""
     if principal.kind != "household":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the reporting household cancels; staff confirm")
-    return _change_status(runtime, principal, incident_id, Status.CANCELLED, None)
+    return change_status(runtime, principal, incident_id, Status.CANCELLED, None)

@@ -1,122 +1,98 @@
-"""Server-rendered pages: the vanguard's one-tap link, the simulated phones of the demo, the index."""
+"""Server-rendered pages: the index and the simulated phones of the demo (while no Twilio credentials are set)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from pathlib import Path
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from dispatch import responses
-from dispatch.community.models import Household
-from dispatch.escalation import engine
+from dispatch.community.models import Staff
 from dispatch.incidents.models import Incident, Page
-from dispatch.links import LinkError
 from dispatch.runtime import Runtime
+from dispatch.vanguards.models import Vanguard
 from dispatch.web.deps import RuntimeDep
+from dispatch.web.render import render
 from notify.simulated import inbox, record_typed
 
 router = APIRouter()
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-STATUS_LABELS = {
-    "reported": "已受理 reported",
-    "dispatching": "正在呼叫先锋 alerting vanguards",
-    "accepted": "已有人接单 accepted",
-    "on_scene": "已到场 on scene",
-    "resolved": "已解决 resolved",
-    "cancelled": "已取消 cancelled",
-    "false_alarm": "误报 false alarm",
-}
-OUTCOMES = {
-    "accepted": "谢谢！请尽快前往，门牌见上。 Thank you: the door is shown above.",
-    "already_accepted": "您已接单。 You already accepted.",
-    "late": "已有其他人接单，无需前往，谢谢！ Someone else accepted first; thank you.",
-    "declined": "已转给其他人，谢谢。 Noted; we are asking someone else.",
-    "on_scene": "已记录到场。 On scene recorded.",
-}
+_LINK = re.compile(r"https?://[^\s]+/r/[\w.\-]+")
 
 
-def _csrf(runtime: Runtime, token: str) -> str:
-    return hmac.new(runtime.settings.secret_key.encode(), f"csrf:{token}".encode(), hashlib.sha256).hexdigest()
+def linkify(body: str) -> Markup:
+    """One-tap links inside a simulated SMS become clickable, pointed at this server (a relative /r/ link)."""
+    out, last = [], 0
+    for m in _LINK.finditer(body):
+        out.append(escape(body[last : m.start()]))
+        path = m.group(0)[m.group(0).index("/r/") :]
+        out.append(Markup('<a href="{}">{}</a>').format(path, m.group(0)))
+        last = m.end()
+    out.append(escape(body[last:]))
+    return Markup("").join(out)
 
 
-def _page_context(runtime: Runtime, token: str, outcome: str | None) -> dict[str, object]:
+@dataclass(frozen=True)
+class Call:
+    """A simulated voice call, read from its TwiML: what is said, and the alert it asks a key for."""
+
+    said: str
+    page_id: int | None
+
+
+def read_call(twiml: str) -> Call | None:
     try:
-        page_id = runtime.ctx.links.page_id(token)
-    except LinkError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    with runtime.readers() as session:
-        page = session.get(Page, page_id)
-        incident = session.get(Incident, page.incident_id) if page else None
-        if page is None or incident is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "this alert no longer exists")
-        building = runtime.ctx.directory.buildings.get(incident.building_id or "")
-        place_zh, place_en = engine.describe_place(building, incident)
-        door = None
-        if page.status == "accepted" and incident.household_id and incident.location_source == "household":
-            # Privacy by stage: the exact door only for whoever accepted.
-            household = session.get(Household, incident.household_id)
-            if household is not None:
-                door = f"{household.entrance}单元 {household.floor}楼 {household.unit}室"
-        open_search = incident.status in ("reported", "dispatching")
-        return {
-            "code": incident.code,
-            "kind_zh": runtime.ctx.policy.label(incident.kind, "zh"),
-            "kind_en": runtime.ctx.policy.label(incident.kind, "en"),
-            "place_zh": place_zh,
-            "place_en": place_en,
-            "distance_m": page.distance_m,
-            "status_label": STATUS_LABELS.get(incident.status, incident.status),
-            "door": door,
-            "can_answer": open_search and page.status == "paged",
-            "can_confirm": page.status == "accepted" and incident.status == "accepted",
-            "outcome": OUTCOMES.get(outcome or "", outcome),
-            "csrf": _csrf(runtime, token),
-        }
+        root = ET.fromstring(twiml)
+    except ET.ParseError:
+        return None
+    gather = root.find("Gather")
+    says = (gather if gather is not None else root).findall("Say")
+    page = None
+    if gather is not None:
+        query = parse_qs(urlsplit(gather.get("action", "")).query)
+        page = int(query["page"][0]) if query.get("page", [""])[0].isdigit() else None
+    return Call(" ".join((s.text or "").strip() for s in says), page)
 
 
-@router.get("/r/{token}", response_class=HTMLResponse)
-def alert_page(request: Request, token: str, runtime: RuntimeDep, outcome: str | None = None) -> HTMLResponse:
-    # GET never changes anything: link previews and scanners open links too.
-    return templates.TemplateResponse(request, "page_link.html", _page_context(runtime, token, outcome))
+def _shown(message: object) -> dict[str, object]:
+    body = str(getattr(message, "body", ""))
+    call = read_call(body) if getattr(message, "channel", "") == "voice" else None
+    return {"m": message, "body": escape(call.said) if call else linkify(body), "call": call}
 
 
-@router.post("/r/{token}")
-def answer_alert(
-    token: str, runtime: RuntimeDep, action: Annotated[str, Form()], csrf: Annotated[str, Form()]
-) -> RedirectResponse:
-    if not hmac.compare_digest(csrf, _csrf(runtime, token)):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this form has expired; open the link again")
-    try:
-        intent = responses.Intent(action)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "action must be accept, decline or on_scene") from exc
-    try:
-        page_id = runtime.ctx.links.page_id(token)
-    except LinkError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    with runtime.sessions.begin() as session:
-        page = session.get(Page, page_id)
-        incident = session.get(Incident, page.incident_id) if page else None
-        if page is None or incident is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "this alert no longer exists")
-        outcome = responses.respond(session, runtime.ctx, page, incident, intent, via="link")
-    runtime.worker.wake_outbox()
-    return RedirectResponse(f"/r/{token}?outcome={outcome}", status_code=status.HTTP_303_SEE_OTHER)
+def phone_ref(runtime: Runtime, phone: str) -> str:
+    """An opaque name for a phone in URLs: numbers stay out of addresses and access logs."""
+    digest = hmac.new(runtime.settings.secret_key.encode(), f"phone:{phone}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 @router.get("/demo/phones", response_class=HTMLResponse)
-def demo_phones(request: Request, runtime: RuntimeDep, phone: str | None = None) -> HTMLResponse:
+def demo_phones(request: Request, runtime: RuntimeDep, ref: str | None = None) -> Response:
     if not runtime.settings.simulated_phones:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
     with runtime.readers() as session:
-        messages = inbox(session, phone or None)
-    return templates.TemplateResponse(request, "phones.html", {"messages": messages, "phone": phone})
+        phones = sorted({m.phone for m in inbox(session, None, limit=2000)})
+        phone = next((p for p in phones if ref and hmac.compare_digest(phone_ref(runtime, p), ref)), None)
+        messages = inbox(session, phone) if phone else inbox(session, None)
+        names = dict(session.execute(select(Vanguard.phone, Vanguard.name).where(Vanguard.phone.in_(phones))).all())
+        names.update(session.execute(select(Staff.phone, Staff.name).where(Staff.phone.in_(phones))).all())
+    return render(
+        request,
+        "phones.html",
+        {
+            "messages": [_shown(m) for m in messages],
+            "phone": phone,
+            "phones": [(p, names.get(p, ""), phone_ref(runtime, p)) for p in phones],
+        },
+    )
 
 
 def simulated_reply(runtime: Runtime, phone: str, body: str) -> str:
@@ -137,9 +113,33 @@ def demo_reply(
     if not runtime.settings.simulated_phones:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
     simulated_reply(runtime, phone, body)
-    return RedirectResponse(f"/demo/phones?phone={phone}", status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/demo/phones?ref={phone_ref(runtime, phone)}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/demo/phones/keypress")
+def demo_keypress(
+    runtime: RuntimeDep,
+    phone: Annotated[str, Form(max_length=20)],
+    page: Annotated[int, Form()],
+    digit: Annotated[str, Form(pattern="^[0-9]$")],
+) -> RedirectResponse:
+    """A key pressed during a simulated alert call: 1 accepts, 2 declines, as the voice webhook does."""
+    if not runtime.settings.simulated_phones:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
+    intent = {"1": responses.Intent.ACCEPT, "2": responses.Intent.DECLINE}.get(digit)
+    now = runtime.ctx.clock.now()
+    with runtime.sessions.begin() as session:
+        found = session.get(Page, page)
+        if found is None or found.phone != phone:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "this phone has no such call")
+        record_typed(session, phone, f"[按键 key {digit}]", now)
+        incident = session.get(Incident, found.incident_id)
+        if intent is not None and incident is not None:
+            responses.respond(session, runtime.ctx, found, incident, intent, via="voice")
+    runtime.worker.wake_outbox()
+    return RedirectResponse(f"/demo/phones?ref={phone_ref(runtime, phone)}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {"simulated": runtime.settings.simulated_phones})
+def index(request: Request, runtime: RuntimeDep) -> Response:
+    return render(request, "index.html", {"simulated": runtime.settings.simulated_phones})

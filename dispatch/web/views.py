@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import HTTPException, status
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.context import DispatchContext
@@ -25,6 +25,19 @@ def check_can_see(principal: Principal, incident: Incident) -> None:
         allowed = False
     if not allowed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this incident is outside what your token may see")
+
+
+def visible_to(principal: Principal) -> list[ColumnElement[bool]]:
+    """The WHERE clauses that keep a listing inside what `principal` may see (the same rules as check_can_see)."""
+    if principal.kind == "household":
+        return [Incident.household_id == principal.id]
+    if principal.sees_everything:
+        return []
+    if principal.role in ("grid_secretary", "grid_worker") and principal.grid_id:
+        return [Incident.grid_id == principal.grid_id]
+    if principal.role == "building_leader" and principal.building_id:
+        return [Incident.building_id == principal.building_id]
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "your role cannot list incidents")
 
 
 def incident_out(session: Session, ctx: DispatchContext, incident: Incident, *, with_timeline: bool) -> IncidentOut:

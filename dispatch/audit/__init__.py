@@ -1,0 +1,1 @@
+"""Who looked at whose personal data, and when."""

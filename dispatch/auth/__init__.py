@@ -1,0 +1,1 @@
+"""Staff password login, signed session cookies with expiry, CSRF tokens and roles."""
