@@ -1,0 +1,128 @@
+"""Processes the intake benchmark starts and stops: the fake provider, `dispatch serve`, a PostGIS cluster."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks import _provider
+from dispatch.settings import REPO_ROOT
+
+DEMO = REPO_ROOT / "data" / "demo"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Provider:
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._provider", str(log)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=REPO_ROOT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.base_url = self.proc.stdout.readline().strip()
+        if not self.base_url.startswith("http"):
+            raise RuntimeError("the fake provider did not start")
+
+    def first_message_times(self) -> dict[str, float]:
+        """Incident code -> monotonic time its first message reached the provider."""
+        first: dict[str, float] = {}
+        if not self.log.exists():
+            return first
+        for line in self.log.read_text(encoding="utf-8").splitlines():
+            at, status, code = line.split("\t")
+            if status == "201" and code != "-" and code not in first:
+                first[code] = float(at)
+        return first
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class Server:
+    """`python -m dispatch serve` with a real database and the fake provider as Twilio."""
+
+    def __init__(self, database_url: str, provider: Provider, workdir: Path, data_dir: Path, workers: int) -> None:
+        self.port = free_port()
+        self.log = workdir / "server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+        env.update(
+            DATABASE_URL=database_url,
+            DISPATCH_VAR_DIR=str(workdir / "var"),
+            DISPATCH_DATA_DIR=str(data_dir),
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}",
+            DISPATCH_SECRET_KEY="bench-secret",
+            TWILIO_ACCOUNT_SID=_provider.ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=_provider.AUTH_TOKEN,
+            TWILIO_FROM_NUMBER=_provider.FROM_NUMBER,
+            TWILIO_API_BASE_URL=provider.base_url,
+        )
+        cmd = [sys.executable, "-m", "dispatch", "serve", "--port", str(self.port), "--workers", str(workers)]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + self.log.read_text()[-3000:])
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def community_with_households(out: Path, total: int) -> list[str]:
+    """A copy of the demo community with extra households (cloned flats in existing buildings), so a long run at a
+    high rate never presses twice from one household within the 5-minute merge window. Returns the tokens."""
+    shutil.copytree(DEMO, out)
+    with (DEMO / "households.csv").open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    tokens = [r["device_token"] for r in rows]
+    with (out / "households.csv").open("a", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        for i in range(max(0, total - len(rows))):
+            base = rows[i % len(rows)]
+            token = f"hh_bench_{i:07d}"
+            writer.writerow({**base, "household_id": f"X{i:06d}", "unit": f"9{i % 1000:03d}", "device_token": token})
+            tokens.append(token)
+    return tokens

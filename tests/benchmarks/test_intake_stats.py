@@ -1,0 +1,37 @@
+"""The intake benchmark's arithmetic: latency to the first message, losses, when a step counts as saturated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks._procs import community_with_households
+from benchmarks.intake import Press, saturated, step_stats
+
+
+def test_latency_runs_from_the_request_to_the_first_message_at_the_provider() -> None:
+    presses = [
+        Press(sent=10.0, done=10.05, status=201, code="AAA", incident_id="a"),
+        Press(sent=10.1, done=10.2, status=201, code="BBB", incident_id="b"),
+        Press(sent=10.2, done=None, status=None, error="ReadTimeout"),
+    ]
+    stats = step_stats(10.0, presses, {"AAA": 10.08, "ZZZ": 11.0})
+    assert stats["acknowledged"] == 2 and stats["errors"] == 1
+    assert stats["error_kinds"] == {"ReadTimeout": 1}
+    assert round(stats["first_message_p50_ms"]) == 80
+    assert stats["no_message"] == 1  # BBB acknowledged but never reached the provider
+    assert saturated(stats)
+
+
+def test_a_step_that_keeps_up_with_no_errors_and_a_fast_tail_is_not_saturated() -> None:
+    presses = [Press(sent=i / 10, done=i / 10 + 0.05, status=201, code=f"C{i:02d}") for i in range(10)]
+    stats = step_stats(10.0, presses, {f"C{i:02d}": i / 10 + 0.06 for i in range(10)})
+    assert not saturated(stats)
+    slow = step_stats(10.0, presses, {f"C{i:02d}": i / 10 + 3.0 for i in range(10)})
+    assert saturated(slow)  # p99 over 2 s
+
+
+def test_the_load_community_has_one_household_per_press(tmp_path: Path) -> None:
+    tokens = community_with_households(tmp_path / "c", 12_000)
+    assert len(tokens) == len(set(tokens)) == 12_000
+    lines = (tmp_path / "c" / "households.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 12_001
