@@ -32,7 +32,9 @@ def serve(
     from dispatch.runtime import build_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every 250 ms tick at INFO
+    # Ticks every 250 ms and each HTTP call to the provider are not news.
+    for noisy in ("apscheduler", "twilio.http_client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # Links in messages must point at where we actually listen unless a public URL is configured.
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     try:
@@ -86,6 +88,10 @@ def bench(
     try:
         module = importlib.import_module(f"benchmarks.{name.replace('-', '_')}")
     except ModuleNotFoundError as exc:
+        if exc.name != f"benchmarks.{name.replace('-', '_')}":
+            raise _fail(
+                f"benchmark {name!r} needs {exc.name!r}: install the dev extra (pip install -e '.[dev]')"
+            ) from exc
         available = sorted(p.stem.replace("_", "-") for p in (REPO_ROOT / "benchmarks").glob("[a-z]*.py"))
         raise _fail(f"no benchmark {name!r}; available: {', '.join(available) or 'none'}") from exc
     raise typer.Exit(code=int(module.main(list(ctx.args)) or 0))

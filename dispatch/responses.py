@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -18,7 +19,7 @@ from dispatch import phone_intake, wellbeing
 from dispatch.community.models import Household
 from dispatch.context import DispatchContext
 from dispatch.escalation import engine, moves
-from dispatch.incidents.models import Incident, Page
+from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.incidents.service import CODE_ALPHABET
 from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
 from dispatch.incidents.transitions import record, transition
@@ -158,6 +159,11 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
             session, ctx, page.phone, messages.late_accept_sms(incident.code), f"{incident.id}:{page.person_id}:late"
         )
         return "late"
+    if is_support_role(page) and Status(incident.status) in ACTIVE:
+        return accept_support(session, ctx, page, incident, via)
+    if Status(incident.status) not in OPEN_SEARCH:
+        # Someone else accepted, or a grid worker already confirmed help on scene, or it closed.
+        return _too_late(session, ctx, page, incident, via, now)
     won = transition(
         session,
         incident,
@@ -172,15 +178,7 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
     )
     page.responded_at = now
     if not won:
-        page.status = "late"
-        record(session, incident.id, "late_accept", now, page.person_id, via=via)
-        body = (
-            messages.late_accept_sms(incident.code)
-            if Status(incident.status) in ACTIVE
-            else messages.closed_sms(incident.code, "结束")
-        )
-        _reply(session, ctx, page.phone, body, f"{incident.id}:{page.person_id}:late")
-        return "late"
+        return _too_late(session, ctx, page, incident, via, now)
     page.status = "accepted"
     engine.stop_search(session, incident)
     moves.schedule_on_scene_check(session, incident, now)
@@ -200,26 +198,67 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
         incident_id=incident.id,
         page_id=page.id,
     )
-    others = session.scalars(
-        select(Page).where(Page.incident_id == incident.id, Page.id != page.id, Page.status == "paged")
-    )
-    stood_down = []
-    for other in others:
-        other.status = "stood_down"
-        stood_down.append(other.person_id)
-        enqueue(
-            session,
-            dedupe_key=f"{incident.id}:{other.person_id}:stand_down",
-            to=other.phone,
-            body=messages.stand_down_sms(incident.code),
-            purpose="stand_down",
-            now=now,
-            incident_id=incident.id,
-            page_id=other.id,
-        )
-    if stood_down:
-        record(session, incident.id, "stood_down", now, None, people=stood_down)
+    engine.stand_down_waiting(session, ctx, incident, keep=page.id)
     return "accepted"
+
+
+def is_support_role(page: Page) -> bool:
+    """A vanguard paged for a support role (AED fetcher, carrier), not as the responder to the patient."""
+    return page.person_kind == "vanguard" and page.role != "responder"
+
+
+def _too_late(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str, now: datetime) -> str:
+    page.status, page.responded_at = "late", now
+    record(session, incident.id, "late_accept", now, page.person_id, via=via)
+    body = (
+        messages.late_accept_sms(incident.code)
+        if Status(incident.status) in ACTIVE
+        else messages.closed_sms(incident.code, "结束")
+    )
+    _reply(session, ctx, page.phone, body, f"{incident.id}:{page.person_id}:late")
+    return "late"
+
+
+def _task_of(session: Session, page: Page) -> str | None:
+    """What the matcher asked of this person (e.g. which AED to fetch), from the paged event's explanation."""
+    events = session.scalars(
+        select(IncidentEvent).where(IncidentEvent.incident_id == page.incident_id, IncidentEvent.type == "paged")
+    )
+    for event in events:
+        for recipient in (event.detail or {}).get("recipients", []):
+            if recipient.get("person") == page.person_id and recipient.get("why"):
+                return str(recipient["why"])
+    return None
+
+
+def accept_support(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    """A support role's acceptance is recorded and briefed, but does not close the search for the responder:
+    an AED fetcher saying yes must never stand the doctor down."""
+    now = ctx.clock.now()
+    page.status, page.responded_at = "accepted", now
+    record(session, incident.id, "support_accepted", now, page.person_id, via=via, name=page.name, role=page.role)
+    building = ctx.directory.buildings.get(incident.building_id or "")
+    household = session.get(Household, incident.household_id) if incident.household_id else None
+    place_zh, place_en = engine.describe_place(building, incident)
+    if household is not None and incident.location_source == "household":
+        place_zh += f" {household.entrance}单元 {household.floor}楼 {household.unit}室"
+        place_en += f", entrance {household.entrance}, floor {household.floor}, unit {household.unit}"
+    task = _task_of(session, page)
+    fetch = re.search(r"fetches (\S+) \(([^)]*)\)", task or "")
+    if fetch:
+        place_zh = f"{place_zh}。请先取AED {fetch.group(1)}（{fetch.group(2)}）再前往"
+        place_en = f"{place_en}. Fetch AED {fetch.group(1)} ({fetch.group(2)}) on the way"
+    enqueue(
+        session,
+        dedupe_key=f"{incident.id}:{page.person_id}:details",
+        to=page.phone,
+        body=messages.details_sms(incident.code, place_zh, place_en, household.phone if household else None),
+        purpose="details",
+        now=now,
+        incident_id=incident.id,
+        page_id=page.id,
+    )
+    return "support_accepted"
 
 
 def decline(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:

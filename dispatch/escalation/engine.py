@@ -364,6 +364,30 @@ def is_active(incident: Incident) -> bool:
     return Status(incident.status) in ACTIVE
 
 
+def stand_down_waiting(session: Session, ctx: DispatchContext, incident: Incident, *, keep: int | None = None) -> None:
+    """Help is covered: everyone still paged (not who accepted, not page `keep`) is told not to go."""
+    now = ctx.clock.now()
+    others = session.scalars(
+        select(Page).where(Page.incident_id == incident.id, Page.id != (keep or -1), Page.status == "paged")
+    )
+    stood_down = []
+    for other in others:
+        other.status = "stood_down"
+        stood_down.append(other.person_id)
+        enqueue(
+            session,
+            dedupe_key=f"{incident.id}:{other.person_id}:stand_down",
+            to=other.phone,
+            body=messages.stand_down_sms(incident.code),
+            purpose="stand_down",
+            now=now,
+            incident_id=incident.id,
+            page_id=other.id,
+        )
+    if stood_down:
+        record(session, incident.id, "stood_down", now, None, people=stood_down)
+
+
 def stand_down_all(session: Session, ctx: DispatchContext, incident: Incident) -> None:
     """The incident closed before anyone went: tell everyone still paged (and the accepter) not to go."""
     now = ctx.clock.now()

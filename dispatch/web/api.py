@@ -123,8 +123,11 @@ def change_status(
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
         if not done:
             raise HTTPException(status.HTTP_409_CONFLICT, f"the incident changed meanwhile: now {incident.status}")
-        if target is not Status.ON_SCENE:
-            engine.stop_search(session, incident)
+        engine.stop_search(session, incident)
+        if target is Status.ON_SCENE:
+            # Help is there: nobody still being paged needs to come.
+            engine.stand_down_waiting(session, runtime.ctx, incident)
+        else:
             engine.stand_down_all(session, runtime.ctx, incident)
         out = incident_out(session, runtime.ctx, incident, with_timeline=True)
     runtime.worker.wake_outbox()
