@@ -21,6 +21,7 @@ from dispatch.auth.sessions import REVIEW_ROLES
 from dispatch.clock import LOCAL_TZ
 from dispatch.community.models import Staff
 from dispatch.incidents.models import Incident, IncidentEvent
+from dispatch.kpi.latest import latest_response_times
 from dispatch.kpi.times import IncidentTimes, group_by, incident_times, percentile, summarize
 from dispatch.vanguards.models import Vanguard
 from dispatch.web.auth_deps import StaffDep
@@ -121,6 +122,8 @@ def kpi(
             ],
             "hist": histogram(accepts, title=t(lang, "distribution")),
             "trend": trend([d.isoformat() for d in days], p50, p90, title=t(lang, "trend")),
+            # The simulated benchmark, next to the live figures, so that targets and reality are read together.
+            "bench": latest_response_times(),
         },
     )
 

@@ -63,3 +63,15 @@ def test_the_coverage_page_maps_each_grid(client: TestClient) -> None:
     login(client, "S6")
     page = client.get("/staff/coverage?hour=10").text
     assert 'class="heat"' in page and "<h2>G1</h2>" in page and "cov" in page
+
+
+def test_the_kpi_page_shows_the_latest_simulated_benchmark_next_to_the_live_figures(client: TestClient) -> None:
+    from dispatch.kpi.latest import latest_response_times
+
+    bench = latest_response_times()
+    assert bench is not None, "benchmarks/results/response_times.json is committed"
+    login(client, "S6")
+    page = client.get("/staff/kpi?lang=en").text
+    assert 'id="benchmark"' in page and "on_scene_p90_s" in page and "≤ 240 s" in page
+    shown = f"{bench.figures['on_scene_p90_s']:.0f} s"
+    assert shown in page
