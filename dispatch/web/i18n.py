@@ -87,6 +87,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "available_now": ("可接单", "Available"),
     "unavailable_now": ("暂停接单", "Paused"),
     "pause": ("暂停接单", "Pause alerts"),
+    "share_position": ("共享我的当前位置", "Share my current position"),
+    "stop_position": ("停止共享位置", "Stop sharing my position"),
+    "position_help": (
+        "可选：共享后按您的实时位置计算距离，10分钟后失效，之后按住址计算。",
+        "Optional: matching uses your live position for 10 minutes, then your home building again.",
+    ),
     "resume": ("恢复接单", "Resume alerts"),
     "schedule": ("值班时间", "On-call schedule"),
     "schedule_help": (

@@ -26,6 +26,7 @@ from dispatch.incidents.models import Incident, Page
 from dispatch.links import LinkError
 from dispatch.matching import Aed
 from dispatch.runtime import Runtime
+from dispatch.vanguards import service as vanguard_service
 from dispatch.vanguards.models import Vanguard
 from dispatch.vanguards.schedule import ScheduleError, parse_schedule
 from dispatch.web.deps import RuntimeDep
@@ -33,6 +34,7 @@ from dispatch.web.i18n import lang_of, t
 from dispatch.web.maps import Marker, cached_map, render_svg
 from dispatch.web.render import render
 from dispatch.web.route import Point
+from geo.crs import CoordinateError, Crs
 
 router = APIRouter()
 WALK_M_PER_S = 1.3  # a brisk walk through a residential compound, for the minutes shown on the route
@@ -46,6 +48,9 @@ OUTCOMES = {
     "paused": ("已暂停接单。", "Alerts paused."),
     "resumed": ("已恢复接单。", "Alerts resumed."),
     "schedule_saved": ("值班时间已保存。", "Schedule saved."),
+    "position_shared": ("已共享您的位置。", "Your position is shared."),
+    "position_off": ("已停止共享位置。", "You no longer share your position."),
+    "position_missing": ("未能获取位置，请允许浏览器定位。", "No position came: allow location in the browser."),
     "schedule_bad": ("无法识别该值班时间。", "Cannot read that schedule."),
 }
 
@@ -166,6 +171,28 @@ def _set_vanguard(
         directory.upsert_vanguard(replace(current, on_call=on_call))
 
 
+def _share_position(
+    runtime: Runtime, token: str, vanguard_id: str, action: str, lat: float | None, lon: float | None, crs: Crs
+) -> Response:
+    """The vanguard's live position (optional, from the phone; it goes stale after the policy's limit and
+    matching falls back to the home building)."""
+    with runtime.sessions.begin() as session:
+        if action == "position_off":
+            vanguard_service.clear_position(session, runtime.ctx.directory, vanguard_id)
+            outcome = "position_off"
+        elif lat is None or lon is None:
+            outcome = "position_missing"
+        else:
+            try:
+                vanguard_service.report_position(
+                    session, runtime.ctx.directory, vanguard_id, lat, lon, crs, runtime.ctx.clock.now()
+                )
+            except CoordinateError as exc:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+            outcome = "position_shared"
+    return RedirectResponse(f"/r/{token}?outcome={outcome}", status.HTTP_303_SEE_OTHER)
+
+
 @router.post("/r/{token}")
 def answer_alert(
     token: str,
@@ -173,16 +200,21 @@ def answer_alert(
     action: Annotated[str, Form(max_length=16)],
     csrf: Annotated[str, Form()],
     on_call: Annotated[str | None, Form(max_length=200)] = None,
+    lat: Annotated[float | None, Form()] = None,
+    lon: Annotated[float | None, Form()] = None,
+    crs: Annotated[Crs, Form()] = Crs.WGS84,
 ) -> Response:
     if not hmac.compare_digest(csrf, link_csrf(runtime, token)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this form has expired; open the link again")
     page_id = _page_id(runtime, token)
-    if action in ("pause", "resume", "schedule"):
+    if action in ("pause", "resume", "schedule", "position", "position_off"):
         with runtime.readers() as session:
             page = session.get(Page, page_id)
             if page is None or page.person_kind != "vanguard":
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "only vanguards have an availability")
             vanguard_id = page.person_id
+        if action in ("position", "position_off"):
+            return _share_position(runtime, token, vanguard_id, action, lat, lon, crs)
         if action == "schedule":
             try:
                 parse_schedule((on_call or "").strip())

@@ -91,3 +91,31 @@ def test_the_aed_fetcher_is_told_which_aed_and_routed_by_it(client: TestClient, 
     accepted = client.post(path, data={"action": "accept", "csrf": field(page, "csrf")}).text
     route = re.search(r'<polyline class="route" points="([^"]+)"', accepted)
     assert route and len(route.group(1).split()) == 3, "you -> the AED -> the door"
+
+
+def test_a_vanguard_can_share_a_live_position_from_the_page_and_stop_again(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from geo.crs import Crs, from_wgs84
+
+    press(client)
+    deliver(runtime)
+    path = link_path(runtime, DOCTOR)
+    csrf = field(client.get(path).text, "csrf")
+    home = runtime.ctx.directory.vanguard("V1")
+    assert home is not None
+    lat, lon = from_wgs84(25.8500, 114.9330, Crs.GCJ02)  # standing at building B2, as a Chinese phone reports it
+    shared = client.post(path, data={"action": "position", "csrf": csrf, "lat": lat, "lon": lon, "crs": "GCJ02"})
+    assert "已共享您的位置" in shared.text
+    moved = runtime.ctx.directory.vanguard("V1")
+    b2 = runtime.ctx.directory.buildings["B2"]
+    assert moved is not None and abs(moved.x - b2.x) < 1 and abs(moved.y - b2.y) < 1
+    with runtime.readers() as session:
+        row = session.get(Vanguard, "V1")
+        assert row is not None and row.live_at is not None and abs((row.live_lon or 0) - 114.9330) < 1e-6
+    bad = client.post(path, data={"action": "position", "csrf": csrf, "lat": 123, "lon": 114.9, "crs": "WGS84"})
+    assert bad.status_code == 422 and "lat" in bad.text
+    assert "未能获取位置" in client.post(path, data={"action": "position", "csrf": csrf}).text
+    client.post(path, data={"action": "position_off", "csrf": csrf})
+    back = runtime.ctx.directory.vanguard("V1")
+    assert back is not None and (back.x, back.y) == (home.x, home.y)
