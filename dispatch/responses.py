@@ -198,8 +198,16 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
         incident_id=incident.id,
         page_id=page.id,
     )
-    engine.stand_down_waiting(session, ctx, incident, keep=page.id)
+    # The responder's place is taken; support roles nobody has taken yet (an AED on its way) stay open.
+    engine.stand_down_waiting(session, ctx, incident, keep=page.id, spare_roles=open_support_roles(session, incident))
     return "accepted"
+
+
+def open_support_roles(session: Session, incident: Incident) -> frozenset[str]:
+    pages = list(session.scalars(select(Page).where(Page.incident_id == incident.id, Page.person_kind == "vanguard")))
+    roles = {p.role for p in pages if p.role != "responder"}
+    filled = {p.role for p in pages if p.role != "responder" and p.status == "accepted"}
+    return frozenset(roles - filled)
 
 
 def is_support_role(page: Page) -> bool:
@@ -258,6 +266,7 @@ def accept_support(session: Session, ctx: DispatchContext, page: Page, incident:
         incident_id=incident.id,
         page_id=page.id,
     )
+    engine.stand_down_waiting(session, ctx, incident, keep=page.id, only_role=page.role)
     return "support_accepted"
 
 

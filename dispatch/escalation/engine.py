@@ -364,14 +364,25 @@ def is_active(incident: Incident) -> bool:
     return Status(incident.status) in ACTIVE
 
 
-def stand_down_waiting(session: Session, ctx: DispatchContext, incident: Incident, *, keep: int | None = None) -> None:
-    """Help is covered: everyone still paged (not who accepted, not page `keep`) is told not to go."""
+def stand_down_waiting(
+    session: Session,
+    ctx: DispatchContext,
+    incident: Incident,
+    *,
+    keep: int | None = None,
+    only_role: str | None = None,
+    spare_roles: frozenset[str] = frozenset(),
+) -> None:
+    """A role is covered: those still paged for it (all roles unless `only_role`; never `spare_roles`, whose
+    places are still open; never page `keep`) are told not to go."""
     now = ctx.clock.now()
-    others = session.scalars(
-        select(Page).where(Page.incident_id == incident.id, Page.id != (keep or -1), Page.status == "paged")
-    )
+    query = select(Page).where(Page.incident_id == incident.id, Page.id != (keep or -1), Page.status == "paged")
+    if only_role is not None:
+        query = query.where(Page.role == only_role)
+    if spare_roles:
+        query = query.where(Page.role.not_in(sorted(spare_roles)))
     stood_down = []
-    for other in others:
+    for other in session.scalars(query):
         other.status = "stood_down"
         stood_down.append(other.person_id)
         enqueue(

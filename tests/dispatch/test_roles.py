@@ -38,6 +38,26 @@ def test_an_aed_fetcher_accepting_is_briefed_but_the_search_for_the_responder_go
     assert "support_accepted" in timeline_types(client, incident["id"])
 
 
+def test_when_the_responder_accepts_first_the_open_aed_role_stays_open_and_then_closes(
+    client: TestClient, runtime: Runtime
+) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    fetchers = [p for p in pages(runtime, incident["id"]) if p.role == "aed_fetcher"]
+    responder = next(p for p in pages(runtime, incident["id"]) if p.role == "responder")
+    assert fetchers
+    assert reply(runtime, responder.phone, "1") == "accepted"
+    still = {p.person_id: p.status for p in pages(runtime, incident["id"])}
+    assert all(still[f.person_id] == "paged" for f in fetchers), "the AED is still wanted"
+    assert all(
+        s == "stood_down"
+        for pid, s in still.items()
+        if pid not in {responder.person_id} | {f.person_id for f in fetchers}
+    )
+    assert reply(runtime, fetchers[0].phone, "1") == "support_accepted"
+    assert reply(runtime, responder.phone, "3") == "on_scene"
+
+
 def test_a_yes_after_the_grid_worker_confirmed_help_on_scene_is_late_not_an_error(
     client: TestClient, runtime: Runtime
 ) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
+from dispatch.incidents.models import Page
 from dispatch.runtime import Runtime
 from dispatch.web.coverage import Responder, Site, coverage, hours_on_call
 from tests.support.community import ALWAYS
@@ -18,10 +20,15 @@ DOCTOR = "+8617000000001"
 
 
 def _accepted_after(client: TestClient, runtime: Runtime, clock: FakeClock, seconds: float, token: str) -> None:
-    press(client, token=token)
+    incident = press(client, token=token).json()
     deliver(runtime)
     clock.advance(seconds)
-    reply(runtime, DOCTOR if token == "hh_token_one" else "+8617000000007", "1")
+    with runtime.readers() as session:
+        responder = session.scalars(
+            select(Page).where(Page.incident_id == incident["id"], Page.role == "responder").order_by(Page.id)
+        ).first()
+    assert responder is not None
+    assert reply(runtime, responder.phone, f"1 {incident['code']}") == "accepted"
     deliver(runtime)
 
 
