@@ -170,6 +170,11 @@ def _alert_twiml(ctx: DispatchContext, facts: messages.AlertFacts, role: str, pa
     return twiml.accept_prompt_twiml(zh, en, action)
 
 
+# A support role is asked for something else than the responder: say so in the alert itself.
+SUPPORT_ASK_ZH = {"aed_fetcher": "（请您顺路取AED送达）", "carrier": "（需要帮忙搬运）"}
+SUPPORT_ASK_EN = {"aed_fetcher": " (please bring the nearest AED)", "carrier": " (help carry the patient)"}
+
+
 def page_recipients(
     session: Session,
     ctx: DispatchContext,
@@ -208,8 +213,8 @@ def page_recipients(
         eta_min = max(1, round(page.eta_s / 60)) if page.eta_s is not None else None
         facts = messages.AlertFacts(
             code=incident.code,
-            kind_zh=ctx.policy.label(incident.kind, "zh"),
-            kind_en=ctx.policy.label(incident.kind, "en"),
+            kind_zh=ctx.policy.label(incident.kind, "zh") + SUPPORT_ASK_ZH.get(r.role, ""),
+            kind_en=ctx.policy.label(incident.kind, "en") + SUPPORT_ASK_EN.get(r.role, ""),
             place_zh=place_zh,
             place_en=place_en,
             distance_m=page.distance_m,
