@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dispatch import phone_intake, wellbeing
 from dispatch.community.models import Household
 from dispatch.context import DispatchContext
-from dispatch.escalation import engine, moves
+from dispatch.escalation import engine, moves, standdown
 from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.incidents.service import CODE_ALPHABET
 from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
@@ -182,24 +182,10 @@ def accept(session: Session, ctx: DispatchContext, page: Page, incident: Inciden
     page.status = "accepted"
     engine.stop_search(session, incident)
     moves.schedule_on_scene_check(session, incident, now)
-    building = ctx.directory.buildings.get(incident.building_id or "")
-    household = session.get(Household, incident.household_id) if incident.household_id else None
-    place_zh, place_en = engine.describe_place(building, incident)
-    if household is not None and incident.location_source == "household":
-        place_zh += f" {household.entrance}单元 {household.floor}楼 {household.unit}室"
-        place_en += f", entrance {household.entrance}, floor {household.floor}, unit {household.unit}"
-    enqueue(
-        session,
-        dedupe_key=f"{incident.id}:{page.person_id}:details",
-        to=page.phone,
-        body=messages.details_sms(incident.code, place_zh, place_en, household.phone if household else None),
-        purpose="details",
-        now=now,
-        incident_id=incident.id,
-        page_id=page.id,
-    )
+    send_door_details(session, ctx, page, incident)
     # The responder's place is taken; support roles nobody has taken yet (an AED on its way) stay open.
-    engine.stand_down_waiting(session, ctx, incident, keep=page.id, spare_roles=open_support_roles(session, incident))
+    still_wanted = open_support_roles(session, incident)
+    standdown.stand_down_waiting(session, ctx, incident, keep=page.id, spare_roles=still_wanted)
     return "accepted"
 
 
@@ -245,28 +231,16 @@ def accept_support(session: Session, ctx: DispatchContext, page: Page, incident:
     now = ctx.clock.now()
     page.status, page.responded_at = "accepted", now
     record(session, incident.id, "support_accepted", now, page.person_id, via=via, name=page.name, role=page.role)
-    building = ctx.directory.buildings.get(incident.building_id or "")
-    household = session.get(Household, incident.household_id) if incident.household_id else None
-    place_zh, place_en = engine.describe_place(building, incident)
-    if household is not None and incident.location_source == "household":
-        place_zh += f" {household.entrance}单元 {household.floor}楼 {household.unit}室"
-        place_en += f", entrance {household.entrance}, floor {household.floor}, unit {household.unit}"
-    task = _task_of(session, page)
-    fetch = re.search(r"fetches (\S+) \(([^)]*)\)", task or "")
+    fetch = re.search(r"fetches (\S+) \(([^)]*)\)", _task_of(session, page) or "")
     if fetch:
-        place_zh = f"{place_zh}。请先取AED {fetch.group(1)}（{fetch.group(2)}）再前往"
-        place_en = f"{place_en}. Fetch AED {fetch.group(1)} ({fetch.group(2)}) on the way"
-    enqueue(
-        session,
-        dedupe_key=f"{incident.id}:{page.person_id}:details",
-        to=page.phone,
-        body=messages.details_sms(incident.code, place_zh, place_en, household.phone if household else None),
-        purpose="details",
-        now=now,
-        incident_id=incident.id,
-        page_id=page.id,
-    )
-    engine.stand_down_waiting(session, ctx, incident, keep=page.id, only_role=page.role)
+        task = (
+            f"。请先取AED {fetch.group(1)}（{fetch.group(2)}）再前往",
+            f". Fetch AED {fetch.group(1)} ({fetch.group(2)}) on the way",
+        )
+        send_door_details(session, ctx, page, incident, task)
+    else:
+        send_door_details(session, ctx, page, incident)
+    standdown.stand_down_waiting(session, ctx, incident, keep=page.id, only_role=page.role)
     return "support_accepted"
 
 
@@ -310,3 +284,27 @@ def on_scene(session: Session, ctx: DispatchContext, page: Page, incident: Incid
         return "not_accepted"
     transition(session, incident, Status.ON_SCENE, now, actor=page.person_id, via=via)
     return "on_scene"
+
+
+def send_door_details(
+    session: Session, ctx: DispatchContext, page: Page, incident: Incident, task: tuple[str, str] = ("", "")
+) -> None:
+    """Privacy by stage: the exact entrance, floor and unit go to whoever accepted, and to nobody else."""
+    building = ctx.directory.buildings.get(incident.building_id or "")
+    household = session.get(Household, incident.household_id) if incident.household_id else None
+    place_zh, place_en = engine.describe_place(building, incident)
+    if household is not None and incident.location_source == "household":
+        place_zh += f" {household.entrance}单元 {household.floor}楼 {household.unit}室"
+        place_en += f", entrance {household.entrance}, floor {household.floor}, unit {household.unit}"
+    enqueue(
+        session,
+        dedupe_key=f"{incident.id}:{page.person_id}:details",
+        to=page.phone,
+        body=messages.details_sms(
+            incident.code, place_zh + task[0], place_en + task[1], household.phone if household else None
+        ),
+        purpose="details",
+        now=ctx.clock.now(),
+        incident_id=incident.id,
+        page_id=page.id,
+    )

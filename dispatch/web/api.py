@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.community.models import Household
-from dispatch.escalation import engine
+from dispatch.escalation import engine, standdown
 from dispatch.incidents import service
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import Status, TransitionError
@@ -126,9 +126,9 @@ def change_status(
         engine.stop_search(session, incident)
         if target is Status.ON_SCENE:
             # Help is there: nobody still being paged needs to come.
-            engine.stand_down_waiting(session, runtime.ctx, incident)
+            standdown.stand_down_waiting(session, runtime.ctx, incident)
         else:
-            engine.stand_down_all(session, runtime.ctx, incident)
+            standdown.stand_down_all(session, runtime.ctx, incident)
         out = incident_out(session, runtime.ctx, incident, with_timeline=True)
     runtime.worker.wake_outbox()
     return out
