@@ -50,6 +50,7 @@ from dispatch.community.layout import (
     to_lonlat,
     to_metric,
 )
+from dispatch.community.loader import CSV_COLUMNS
 from dispatch.community.oncall import text
 from dispatch.community.people import (
     Household,
@@ -258,17 +259,7 @@ class _Writer:
     def households(self, rows: Sequence[Household]) -> int:
         return self._csv(
             "households.csv",
-            [
-                "household_id",
-                "building_id",
-                "entrance",
-                "floor",
-                "unit",
-                "residents",
-                "elderly_living_alone",
-                "phone",
-                "device_token",
-            ],
+            CSV_COLUMNS["households.csv"],
             [
                 [
                     h.household_id,
@@ -288,17 +279,7 @@ class _Writer:
     def vanguards(self, rows: Sequence[Vanguard]) -> int:
         return self._csv(
             "vanguards.csv",
-            [
-                "vanguard_id",
-                "name",
-                "phone",
-                "skills",
-                "building_id",
-                "occupation",
-                "on_call",
-                "accept_rate",
-                "languages",
-            ],
+            CSV_COLUMNS["vanguards.csv"],
             [
                 [
                     v.vanguard_id,
@@ -318,7 +299,7 @@ class _Writer:
     def staff(self, rows: Sequence[StaffMember]) -> int:
         return self._csv(
             "staff.csv",
-            ["staff_id", "name", "phone", "role", "grid_id", "building_id", "on_call", "api_token", "password"],
+            CSV_COLUMNS["staff.csv"],
             [
                 [
                     s.staff_id,
@@ -338,7 +319,7 @@ class _Writer:
     def aeds(self, rows: Sequence[Aed]) -> int:
         return self._csv(
             "aeds.csv",
-            ["aed_id", "lon", "lat", "building_id", "description"],
+            CSV_COLUMNS["aeds.csv"],
             [[a.aed_id, *(f"{v:.7f}" for v in self.lonlat(a.x, a.y)), a.building_id, a.description] for a in rows],
         )
 

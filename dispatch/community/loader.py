@@ -21,6 +21,33 @@ from dispatch.db.base import SRID
 from dispatch.vanguards.models import Vanguard
 from dispatch.vanguards.schedule import ScheduleError, parse_schedule
 
+# The import format's CSV columns (see data/README.md): the generator writes them, the loader reads them.
+CSV_COLUMNS: dict[str, list[str]] = {
+    "households.csv": [
+        "household_id",
+        "building_id",
+        "entrance",
+        "floor",
+        "unit",
+        "residents",
+        "elderly_living_alone",
+        "phone",
+        "device_token",
+    ],
+    "vanguards.csv": [
+        "vanguard_id",
+        "name",
+        "phone",
+        "skills",
+        "building_id",
+        "occupation",
+        "on_call",
+        "accept_rate",
+        "languages",
+    ],
+    "staff.csv": ["staff_id", "name", "phone", "role", "grid_id", "building_id", "on_call", "api_token", "password"],
+    "aeds.csv": ["aed_id", "lon", "lat", "building_id", "description"],
+}
 REQUIRED = ("grids.geojson", "zones.geojson", "buildings.geojson", "households.csv", "vanguards.csv", "staff.csv")
 
 

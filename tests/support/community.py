@@ -10,6 +10,8 @@ import csv
 import json
 from pathlib import Path
 
+from dispatch.community.loader import CSV_COLUMNS
+
 ALWAYS = "Mon-Sun 00:00-24:00"
 NEVER = "Mon 03:00-03:01"  # a window the tests' clock never stands in
 WEST, MID, EAST = 114.925, 114.930, 114.935
@@ -126,32 +128,22 @@ def write_tiny_community(out: Path) -> Path:
     )
     _csv(
         out / "households.csv",
-        [
-            "household_id",
-            "building_id",
-            "entrance",
-            "floor",
-            "unit",
-            "residents",
-            "elderly_living_alone",
-            "phone",
-            "device_token",
-        ],
+        CSV_COLUMNS["households.csv"],
         [(h, b, e, f, u, 2, 1, f"+86170000009{i:02d}", t) for i, (h, b, e, f, u, t) in enumerate(HOUSEHOLDS)],
     )
     _csv(
         out / "vanguards.csv",
-        ["vanguard_id", "name", "phone", "skills", "building_id", "occupation", "on_call", "accept_rate", "languages"],
+        CSV_COLUMNS["vanguards.csv"],
         [(v, n, p, s, b, "医生", oc, 0.3, "zh") for v, n, p, s, b, oc in VANGUARDS],
     )
     _csv(
         out / "staff.csv",
-        ["staff_id", "name", "phone", "role", "grid_id", "building_id", "on_call", "api_token", "password"],
+        CSV_COLUMNS["staff.csv"],
         [(*row, "demo") for row in STAFF],
     )
     _csv(
         out / "aeds.csv",
-        ["aed_id", "lon", "lat", "building_id", "description"],
+        CSV_COLUMNS["aeds.csv"],
         [("A1", 114.9271, 25.8501, "B1", "B1 一楼大堂")],
     )
     return out

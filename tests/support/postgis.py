@@ -54,6 +54,21 @@ class Cluster:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
 
+    def psql(self, database: str, sql: str) -> None:
+        self._run(
+            str(self.pg_bin / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            database,
+            "-c",
+            sql,
+        )
+
     def stop(self) -> None:
         try:
             self._run(str(self.pg_bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop")
@@ -81,30 +96,6 @@ def start_cluster() -> Cluster:
         " -c fsync=off -c synchronous_commit=on -c full_page_writes=off -c max_connections=200"
     )
     cluster._run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start")
-    cluster._run(
-        str(pg_bin / "psql"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(cluster.port),
-        "-U",
-        user,
-        "-d",
-        "postgres",
-        "-c",
-        "CREATE DATABASE dispatch_test",
-    )
-    cluster._run(
-        str(pg_bin / "psql"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(cluster.port),
-        "-U",
-        user,
-        "-d",
-        "dispatch_test",
-        "-c",
-        "CREATE EXTENSION postgis",
-    )
+    cluster.psql("postgres", "CREATE DATABASE dispatch_test")
+    cluster.psql("dispatch_test", "CREATE EXTENSION postgis")
     return cluster
