@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,42 @@ from notify.outbox import Delivery, deliver_due
 from notify.ports import PhoneProvider
 
 log = logging.getLogger(__name__)
+
+
+class _Job:
+    """One periodic job that can also be woken. A wake while it runs is not handed to APScheduler (which would
+    skip it, max_instances=1, and log a warning each time): the running job sees the flag and goes round again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def wake(self) -> bool:
+        """True when the job is idle and must be scheduled to run now."""
+        with self._lock:
+            self._again = True
+            return not self._running
+
+    def run(self, work: Callable[[], bool], failure: str) -> None:
+        with self._lock:
+            self._running = True
+        try:
+            while True:
+                with self._lock:
+                    self._again = False
+                try:
+                    busy = work()
+                except Exception:
+                    log.exception(failure)
+                    busy = False
+                with self._lock:
+                    if not busy and not self._again:
+                        self._running = False
+                        return
+        finally:
+            with self._lock:
+                self._running = False
 
 
 def worker_id() -> str:
@@ -50,6 +87,8 @@ class Worker:
         self._lease = timedelta(seconds=lease_s)
         self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox, lease=self._lease)
         self._scheduler: BackgroundScheduler | None = None
+        self._timers = _Job()
+        self._outbox = _Job()
 
     def deliver(self) -> list[Delivery]:
         def outcome(session: Session, delivery: Delivery) -> None:
@@ -67,17 +106,13 @@ class Worker:
         )
 
     def _deliver_job(self) -> None:
-        try:
-            while self.deliver():
-                pass
-        except Exception:
-            log.exception("outbox delivery failed; will retry")
+        def work() -> bool:
+            return bool(self.deliver())
+
+        self._outbox.run(work, "outbox delivery failed; will retry")
 
     def _timers_job(self) -> None:
-        try:
-            self.timers.run_due()
-        except Exception:
-            log.exception("escalation tick failed; will retry")
+        self._timers.run(lambda: self.timers.run_due() > 0, "escalation tick failed; will retry")
 
     def start(self) -> None:
         scheduler = BackgroundScheduler(
@@ -88,12 +123,24 @@ class Worker:
         scheduler.start()
         self._scheduler = scheduler
 
+    def wake(self) -> None:
+        """After a request committed: a press's step 0 is due at once, and messages may be queued."""
+        self.wake_timers()
+        self.wake_outbox()
+
+    def wake_timers(self) -> None:
+        """Run due timers now rather than at the next tick: a press's step 0 is due the moment it commits."""
+        self._wake(self._timers, "timers")
+
     def wake_outbox(self) -> None:
         """Deliver now rather than at the next tick: the first alert should leave within milliseconds."""
-        if self._scheduler is not None and self._scheduler.running:
-            job = self._scheduler.get_job("outbox")
-            if job is not None:
-                job.modify(next_run_time=self._wall())
+        self._wake(self._outbox, "outbox")
+
+    def _wake(self, job: _Job, job_id: str) -> None:
+        if job.wake() and self._scheduler is not None and self._scheduler.running:
+            scheduled = self._scheduler.get_job(job_id)
+            if scheduled is not None:
+                scheduled.modify(next_run_time=self._wall())
 
     def stop(self) -> None:
         if self._scheduler is not None:

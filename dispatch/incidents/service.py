@@ -1,4 +1,4 @@
-"""Intake: turn a button press into a durable, located incident whose first wave is already queued."""
+"""Intake: turn a button press into a durable, located incident whose first escalation step is already due."""
 
 from __future__ import annotations
 
@@ -68,12 +68,21 @@ class IntakeResult:
     created: bool
 
 
+def code_in_use(session: Session, code: str) -> bool:
+    return (
+        session.scalar(
+            select(Incident.id).where(Incident.code == code, Incident.status.in_([s.value for s in ACTIVE])).limit(1)
+        )
+        is not None
+    )
+
+
 def new_code(session: Session) -> str:
-    active = set(session.scalars(select(Incident.code).where(Incident.status.in_([s.value for s in ACTIVE]))))
-    for length in (3, 3, 3, 4, 4, 5):
+    # One indexed lookup per try, never a scan of every open incident's code: a city-wide backlog stays cheap.
+    for length in (3, 3, 3, 4, 4, 5, 5):
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
         # An all-digit code ("347") reads as a keypad answer in an SMS reply ("1 347"): never hand one out.
-        if code not in active and not code.isdigit():
+        if not code.isdigit() and not code_in_use(session, code):
             return code
     return uuid.uuid4().hex[:6].upper()
 
@@ -191,5 +200,7 @@ def report(
         out_of_area=out_of_area,
         **door,
     )
-    engine.fire(session, ctx, incident, 0)
+    # Step 0 (matching, the first wave) runs in the worker a few milliseconds after this commits: the press is
+    # acknowledged as soon as it is durable, and the due timer committed with it survives any crash.
+    engine.schedule(session, incident.id, 0, now)
     return IntakeResult(incident, True)

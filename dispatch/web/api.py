@@ -59,7 +59,7 @@ def press_button(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         except service.IntakeError as exc:
             raise HTTPException(exc.status_code, exc.reason) from exc
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return out, result.created
 
 
@@ -130,7 +130,7 @@ def change_status(
         else:
             standdown.stand_down_all(session, runtime.ctx, incident)
         out = incident_out(session, runtime.ctx, incident, with_timeline=True)
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return out
 
 

@@ -102,7 +102,7 @@ def simulated_reply(runtime: Runtime, phone: str, body: str) -> str:
         record_typed(session, phone, body, now)
         message_id = f"SIM{now.timestamp():.6f}:{phone}"
         outcome = responses.handle_sms(session, runtime.ctx, phone, body, message_id)
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return outcome
 
 
@@ -136,7 +136,7 @@ def demo_keypress(
         incident = session.get(Incident, found.incident_id)
         if intent is not None and incident is not None:
             responses.respond(session, runtime.ctx, found, incident, intent, via="voice")
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return RedirectResponse(f"/demo/phones?ref={phone_ref(runtime, phone)}", status_code=status.HTTP_303_SEE_OTHER)
 
 

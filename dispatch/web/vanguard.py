@@ -238,5 +238,5 @@ def answer_alert(
         if page is None or incident is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "this alert no longer exists")
         result = responses.respond(session, runtime.ctx, page, incident, intent, via="link")
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return RedirectResponse(f"/r/{token}?outcome={result}", status.HTTP_303_SEE_OTHER)

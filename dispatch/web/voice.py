@@ -57,7 +57,7 @@ async def keypress(request: Request, runtime: RuntimeDep) -> Response:
 
     outcome, speech = await run_in_threadpool(handle)
     log.info("keypress %r on page %s -> %s", digits, page_id, outcome)
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return _speech(speech)
 
 
@@ -87,7 +87,7 @@ async def incoming_call(request: Request, runtime: RuntimeDep) -> Response:
 
     result = await run_in_threadpool(handle)
     log.info("incoming call %s -> %s", sid, result.outcome)
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     if result.incident is not None:
         return _speech(messages.intake_speech(result.incident.code))
     zh, en = messages.unknown_caller_speech()

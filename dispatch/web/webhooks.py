@@ -59,7 +59,7 @@ async def inbound_sms(request: Request, runtime: RuntimeDep) -> Response:
 
     outcome = await run_in_threadpool(handle)
     log.info("sms reply %s -> %s", sid, outcome)
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
@@ -77,5 +77,5 @@ async def delivery_status(request: Request, runtime: RuntimeDep) -> Response:
 
     outcome = await run_in_threadpool(handle)
     log.info("status %s for %s -> %s", state, sid, outcome)
-    runtime.worker.wake_outbox()
+    runtime.worker.wake()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

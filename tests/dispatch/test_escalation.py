@@ -117,8 +117,14 @@ def test_an_acceptance_stops_the_escalation(client: TestClient, runtime: Runtime
         assert tick(runtime) == 0
     assert LEADER_B1 not in phones_alerted(runtime)
     with runtime.readers() as session:
-        statuses = set(session.scalars(select(EscalationTimer.status).where(EscalationTimer.kind == "step")))
-    assert statuses == {"skipped"}
+        steps = {
+            step: status
+            for step, status in session.execute(
+                select(EscalationTimer.step, EscalationTimer.status).where(EscalationTimer.kind == "step")
+            )
+        }
+    assert steps.pop(0) == "done"  # the first wave, fired the moment the press committed
+    assert set(steps.values()) == {"skipped"}
 
 
 def test_timers_survive_a_restart(settings, clock: FakeClock, client: TestClient, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,8 @@ def test_a_household_press_is_located_at_its_building_and_pages_the_nearest_on_c
     assert r.status_code == 201, r.text
     body = r.json()
     assert (body["building"], body["grid"], body["zone"], body["out_of_area"]) == ("B1", "G1", "Z1", False)
-    assert body["status"] == "dispatching"
+    assert body["status"] == "reported", "acknowledged once durable, before anyone is paged"
+    assert client.get(r.headers["Location"], headers=auth("hh_token_one")).json()["status"] == "dispatching"
     assert r.headers["Location"] == f"/api/v1/incidents/{body['id']}"
     assert "120" in body["reminder"]
 

@@ -16,7 +16,7 @@ from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import Settings, TwilioSettings
 from notify.signatures import sign_twilio_request
 from tests.fakes.fake_twilio import FakeTwilio
-from tests.support.flow import auth, deliver, press, tick
+from tests.support.flow import auth, deliver, pick_up, press, tick
 
 SID, TOKEN, FROM = "AC" + "0" * 32, "twilio-auth-token", "+15005550006"
 BASE = "https://dispatch.example.org"
@@ -219,6 +219,7 @@ def test_a_registered_household_calling_the_community_number_opens_one_incident(
     first = signed_post(twilio_client, "/webhooks/twilio/voice/incoming", params)
     assert first.status_code == 200 and "<Say" in first.text and "120" in first.text
     assert signed_post(twilio_client, "/webhooks/twilio/voice/incoming", params).status_code == 200  # retried
+    pick_up(twilio_client)
     listed = twilio_client.get("/api/v1/incidents", headers=auth("st_duty")).json()
     assert len(listed) == 1 and listed[0]["status"] == "dispatching"
     assert " ".join(listed[0]["code"]) in first.text, "the caller hears the incident's code"

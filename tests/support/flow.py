@@ -19,7 +19,17 @@ def press(client: TestClient, token: str = "hh_token_one", key: str | None = Non
     headers = auth(token)
     if key:
         headers["Idempotency-Key"] = key
-    return client.post("/api/v1/incidents", json=body or {"kind": "medical"}, headers=headers)
+    r = client.post("/api/v1/incidents", json=body or {"kind": "medical"}, headers=headers)
+    if r.status_code == 201:
+        pick_up(client)
+    return r
+
+
+def pick_up(client: TestClient) -> int:
+    """What the background worker does the moment a press commits (tests run without it): fire due timers, so the
+    new incident's step 0 (matching, the first wave) runs."""
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime.worker.timers.run_due()
 
 
 def deliver(runtime: Runtime) -> int:

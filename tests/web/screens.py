@@ -8,7 +8,7 @@ from httpx import Response
 from starlette.testclient import TestClient
 
 from dispatch.runtime import Runtime
-from tests.support.flow import texts
+from tests.support.flow import pick_up, texts
 
 
 def field(html: str, name: str) -> str:
@@ -32,7 +32,10 @@ def pair(client: TestClient, device_code: str = "hh_token_one") -> Response:
 def press_on_page(client: TestClient, **extra: str) -> Response:
     page = client.get("/resident").text
     data = {"csrf": field(page, "csrf"), "idempotency_key": field(page, "idempotency_key"), **extra}
-    return client.post("/resident/press", data=data, follow_redirects=False)
+    r = client.post("/resident/press", data=data, follow_redirects=False)
+    if r.status_code == 303:
+        pick_up(client)
+    return r
 
 
 def status_line(client: TestClient) -> str:
