@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from dispatch.community.models import Aed as AedRow
 from dispatch.community.models import Building, Grid, Zone
 from dispatch.matching import Aed, Candidate, Target
+from dispatch.vanguards.acceptance import HistoryCache
 from dispatch.vanguards.models import Vanguard
 from geo.areas import CommunityMap
 from geo.crs import MetricProjector
@@ -79,6 +80,7 @@ class Directory:
         self._live_since = dict(live_since or {})
         self._lock = threading.Lock()
         self._aed_fields: dict[str, WalkField] = {}
+        self.answers = HistoryCache()
         self.index = SkillIndex(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values())
 
     @classmethod

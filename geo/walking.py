@@ -29,6 +29,7 @@ from geo.crs import MetricProjector
 
 Line = Sequence[tuple[float, float]]
 SNAP_NEAR_M = 150.0
+SNAP_CACHE_MAX = 500_000
 SnapArrays = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 
 # OSM ways a person may walk on (https://wiki.openstreetmap.org/wiki/Key:highway); motorways and trunks are not.
@@ -113,6 +114,9 @@ class WalkingGraph:
         self._segments = segments
         self._tree = shapely.STRtree(segments)
         self._last_snap: tuple[tuple[bytes, bytes], SnapArrays] | None = None
+        # Snaps by point: people are matched from a few hundred homes and a slowly changing set of live positions,
+        # so after warm-up nearly every point is a dictionary hit instead of a tree search.
+        self._snaps: dict[tuple[float, float], tuple[int, int, float, float, float]] = {}
 
     @classmethod
     def from_geojson(cls, path: Path, projector: MetricProjector) -> WalkingGraph:
@@ -166,6 +170,23 @@ class WalkingGraph:
         last = self._last_snap  # one read: another thread may replace it meanwhile, never half-way
         if last is not None and last[0] == key:
             return last[1]  # the same people measured from several origins (the AEDs): snap them once
+        cache = self._snaps
+        keys = list(zip(xs.tolist(), ys.tolist(), strict=True))
+        rows = [cache.get(k) for k in keys]
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            if len(cache) + len(missing) > SNAP_CACHE_MAX:
+                cache.clear()  # live positions wander: start over rather than grow without bound
+            mu, mv, malong, mlength, mgap = self._snap_uncached(xs[missing], ys[missing])
+            for j, i in enumerate(missing):
+                rows[i] = cache[keys[i]] = (int(mu[j]), int(mv[j]), float(malong[j]), float(mlength[j]), float(mgap[j]))
+        table = np.asarray(rows, dtype=float).reshape(len(rows), 5)
+        ints = table[:, :2].astype(np.int64)
+        out = (ints[:, 0], ints[:, 1], table[:, 2], table[:, 3], table[:, 4])
+        self._last_snap = (key, out)
+        return out
+
+    def _snap_uncached(self, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> SnapArrays:
         points = shapely.points(xs, ys)
         # Nearly every point is a building beside a street: search near first, then without a limit for the rest.
         # all_matches=False: one segment per point; on an exact tie the lower index wins, so snaps are stable.
@@ -182,9 +203,7 @@ class WalkingGraph:
             gaps[todo[pairs[0]]] = dist
         along = shapely.line_locate_point(self._segments[segs], points)
         ends = self._edges[segs]
-        out = (ends[:, 0], ends[:, 1], np.asarray(along, dtype=float), self._lengths[segs], gaps)
-        self._last_snap = (key, out)
-        return out
+        return (ends[:, 0], ends[:, 1], np.asarray(along, dtype=float), self._lengths[segs], gaps)
 
     def field_from(self, x: float, y: float) -> WalkField:
         """Walking distances from one point to anywhere: one Dijkstra (both ends of the snapped segment)."""

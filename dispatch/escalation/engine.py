@@ -22,7 +22,7 @@ from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
 from dispatch.incidents.transitions import record, transition
 from dispatch.matching import Candidate, MatchRules, Ranked, Target, assign_role, select_best
-from dispatch.vanguards.acceptance import HISTORY_DAYS, acceptance_probability, load_histories
+from dispatch.vanguards.acceptance import acceptance_probability
 from dispatch.vanguards.schedule import is_on_call
 from notify import messages, twiml
 from notify.outbox import enqueue
@@ -83,7 +83,13 @@ def already_paged(session: Session, incident_id: str) -> frozenset[str]:
 
 
 def choose_vanguards(
-    session: Session, ctx: DispatchContext, incident: Incident, plan: Plan, size: int, now: datetime
+    session: Session,
+    ctx: DispatchContext,
+    incident: Incident,
+    plan: Plan,
+    size: int,
+    now: datetime,
+    skip: frozenset[str] = frozenset(),
 ) -> list[Recipient]:
     """The best `size` responders by ETA on foot (weighted by how likely each accepts); on the first wave, the
     kind's support roles (an AED fetcher, a carrier) come first, chosen from people not already in the wave."""
@@ -93,11 +99,11 @@ def choose_vanguards(
     directory = ctx.directory
     rules = MatchRules.from_plan(plan)
     directory.expire_positions(now, rules.live_position_max_age_s)
-    excluded = engaged_vanguards(session) | already_paged(session, incident.id)
+    excluded = engaged_vanguards(session) | already_paged(session, incident.id) | skip
     field = directory.walk_field(target)
     walk = field.to_many if field is not None else None
 
-    history = load_histories(session, since=now - timedelta(days=HISTORY_DAYS))
+    history = directory.answers.get(session, now)
 
     def acceptance(chunk: Sequence[Candidate]) -> dict[str, float]:
         return {c.vanguard_id: acceptance_probability(c.accept_rate, history.get(c.vanguard_id), now) for c in chunk}
@@ -283,13 +289,24 @@ def over_budget(session: Session, person_ids: list[str], now: datetime, budget: 
     return frozenset(person for person, count in rows if count >= budget)
 
 
+BUDGET_SEARCH_MAX = 512
+
+
 def vanguards_within_budget(
     session: Session, ctx: DispatchContext, incident: Incident, plan: Plan, size: int, now: datetime
 ) -> list[Recipient]:
-    # Ask for more than needed so that people over their alert budget can be left out without shrinking the wave.
-    chosen = choose_vanguards(session, ctx, incident, plan, size * 2, now)
-    spent = over_budget(session, [r.person_id for r in chosen], now, plan.alert_budget_per_day)
-    return [r for r in chosen if r.person_id not in spent][:size]
+    # Ask for more than needed so that people over their alert budget can be left out without shrinking the wave;
+    # when the nearest are all spent (a busy day), search again without them, asking for twice as many each round.
+    spent: frozenset[str] = frozenset()
+    ask = size * 2
+    while True:
+        chosen = choose_vanguards(session, ctx, incident, plan, ask, now, skip=spent)
+        over = over_budget(session, [r.person_id for r in chosen], now, plan.alert_budget_per_day)
+        within = [r for r in chosen if r.person_id not in over]
+        if not over or len(within) >= size or len(chosen) < ask or ask >= BUDGET_SEARCH_MAX:
+            return within[:size]
+        spent |= over
+        ask *= 2
 
 
 def schedule(session: Session, incident_id: str, step: int, due_at: datetime) -> None:

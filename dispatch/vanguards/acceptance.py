@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -75,3 +75,28 @@ def load_histories(
     for person_id, status, paged_at in session.execute(query):
         out.setdefault(person_id, AnswerHistory()).add(paged_at.astimezone(LOCAL_TZ).hour, status in _YES)
     return out
+
+
+# How stale a ranking's acceptance estimates may be. An estimate moves little with one more answer, and re-reading
+# every answer of the last 180 days for every wave made matching slower as the pages table grew.
+HISTORY_REFRESH = timedelta(seconds=60)
+
+
+class HistoryCache:
+    """Everyone's answer history, re-read from the pages table at most once per `refresh` (of the clock given).
+    One per process; a stale read only ranks two similar people differently for up to a minute."""
+
+    def __init__(self, refresh: timedelta = HISTORY_REFRESH) -> None:
+        self.refresh = refresh
+        self._read: tuple[datetime, dict[str, AnswerHistory]] | None = None
+
+    def get(self, session: Session, now: datetime) -> dict[str, AnswerHistory]:
+        read = self._read  # one read: another thread may replace it meanwhile, never half-way
+        if read is not None and read[0] <= now < read[0] + self.refresh:
+            return read[1]
+        histories = load_histories(session, since=now - timedelta(days=HISTORY_DAYS))
+        self._read = (now, histories)
+        return histories
+
+    def forget(self) -> None:
+        self._read = None
