@@ -259,7 +259,11 @@ def assign_role(
     ys = np.array([r.candidate.y for r in people])
     best: list[tuple[float, Aed | None]] = [(math.inf, None)] * len(people)
     if spec.fetch == "aed":
-        for station in sorted(aeds, key=lambda a: a.id):
+        # Nearest AEDs first; once an AED's straight line to the patient is longer than everyone's best detour so
+        # far, neither it nor any further one can shorten anybody's trip (a walk is never shorter than the line).
+        for station in sorted(aeds, key=lambda a: (math.hypot(a.x - target.x, a.y - target.y), a.id)):
+            if math.hypot(station.x - target.x, station.y - target.y) >= max(b[0] for b in best):
+                break
             onward = float(metres(station, np.array([target.x]), np.array([target.y]))[0])
             legs = metres(station, xs, ys) + onward
             best = [(float(m), station) if m < b[0] else b for m, b in zip(legs, best, strict=True)]

@@ -28,6 +28,9 @@ MAX_ATTEMPTS = 8
 FAILOVER_AFTER = 3
 REPLY_LIMIT = 5
 REPLY_WINDOW = timedelta(minutes=10)
+# Outcomes recorded per commit: fewer commits under load, while a status callback (it names the provider's id,
+# known only once recorded) still finds its message a few sends later at most.
+OUTCOMES_PER_COMMIT = 8
 
 
 def backoff(attempts: int) -> timedelta:
@@ -47,14 +50,18 @@ def enqueue(
     channel: str = "sms",
     not_before: datetime | None = None,
     fallback_body: str | None = None,
+    fresh: bool = False,
 ) -> bool:
     """Queue a message unless one with the same key exists. True when queued now.
 
     `not_before` delays delivery (a follow-up hours later); `fallback_body` is the voice version used on failover.
+    `fresh`: the caller knows no message can have this key yet (it names a row made in this transaction), so the
+    lookup is skipped; the unique key still stands guard.
     """
-    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-    if exists is not None:
-        return False
+    if not fresh:
+        exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+        if exists is not None:
+            return False
     if purpose == "reply" and replies_recently(session, to, now) >= REPLY_LIMIT:
         log.warning("reply to %s dropped: %s replies in the last %s", to, REPLY_LIMIT, REPLY_WINDOW)
         return False
@@ -205,7 +212,7 @@ def deliver_due(
     lease: timedelta = LEASE,
     withdrawn: Callable[[Session, OutboxMessage], bool] | None = None,
 ) -> list[Delivery]:
-    """Send what is due. Each message: claim (commit), send, record the outcome (commit).
+    """Send what is due: claim a batch (commit), then send, recording outcomes a few at a time (commit).
 
     `on_outcome` runs inside the outcome's transaction, so what the caller records about it commits with it.
     `withdrawn` is asked, when a message is claimed, whether it is still wanted; if not it is never sent.
@@ -214,6 +221,7 @@ def deliver_due(
         claimed = _claim(session, worker, now(), limit, lease, withdrawn)
     held_since = now()
     results: list[Delivery] = []
+    attempts: list[tuple[int, Sent | None, ProviderError | None]] = []
     for claim in claimed:
         message_id = claim.id
         sent: Sent | None = None
@@ -229,7 +237,27 @@ def deliver_due(
             sent = _send(provider, claim, status_callback)
         except ProviderError as exc:
             error = exc
-        with sessions.begin() as session:
+        attempts.append((message_id, sent, error))
+        if len(attempts) >= OUTCOMES_PER_COMMIT:
+            results += _record(sessions, attempts, worker, now, on_outcome)
+            attempts = []
+    if attempts:
+        results += _record(sessions, attempts, worker, now, on_outcome)
+    return results
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    attempts: list[tuple[int, Sent | None, ProviderError | None]],
+    worker: str,
+    now: Callable[[], datetime],
+    on_outcome: Callable[[Session, Delivery], None] | None,
+) -> list[Delivery]:
+    """The outcomes of a few sends, in one transaction. A crash before it commits leaves the messages claimed;
+    whoever re-claims them asks the provider first (`find_sent`), so nothing is sent twice."""
+    results: list[Delivery] = []
+    with sessions.begin() as session:
+        for message_id, sent, error in attempts:
             msg = session.get(OutboxMessage, message_id, populate_existing=True)
             if msg is None or msg.claimed_by != worker:  # lease lost to another worker meanwhile
                 continue

@@ -193,10 +193,18 @@ def page_recipients(
     building = ctx.directory.buildings.get(incident.building_id or "")
     place_zh, place_en = describe_place(building, incident)
     last_level = len(Plan.from_json(incident.plan).steps) - 1
+    existing = {
+        p.person_id: p
+        for p in session.scalars(
+            select(Page).where(Page.incident_id == incident.id, Page.person_id.in_([r.person_id for r in recipients]))
+        )
+    }
     pages: list[Page] = []
+    new: set[str] = set()
     for r in recipients:
-        page = session.scalar(select(Page).where(Page.incident_id == incident.id, Page.person_id == r.person_id))
+        page = existing.get(r.person_id)
         if page is None:
+            new.add(r.person_id)
             page = Page(
                 incident_id=incident.id,
                 person_id=r.person_id,
@@ -211,10 +219,12 @@ def page_recipients(
                 eta_s=r.ranked.eta_s if r.ranked else None,
             )
             session.add(page)
-            session.flush()
         elif page.status in ("failed", "declined", "no_answer"):
             # The last level repeats: someone who missed the previous call is asked again.
             page.status, page.step, page.paged_at = "paged", step, now
+        pages.append(page)
+    session.flush()  # one multi-row INSERT for the wave's new pages: the messages need their ids
+    for r, page in zip(recipients, pages, strict=True):
         eta_min = max(1, round(page.eta_s / 60)) if page.eta_s is not None else None
         facts = messages.AlertFacts(
             code=incident.code,
@@ -241,6 +251,7 @@ def page_recipients(
                 incident_id=incident.id,
                 page_id=page.id,
                 fallback_body=call,
+                fresh=r.person_id in new,
             )
         if "voice" in channels:
             enqueue(
@@ -253,8 +264,8 @@ def page_recipients(
                 incident_id=incident.id,
                 page_id=page.id,
                 channel="voice",
+                fresh=r.person_id in new,
             )
-        pages.append(page)
     record(
         session,
         incident.id,
