@@ -36,7 +36,7 @@ class TimedTwilio(FakeTwilio):
 
 
 def main() -> int:
-    twilio = TimedTwilio(Path(sys.argv[1])).start()
+    twilio = TimedTwilio(Path(sys.argv[1])).start(keep_alive=True)
     print(twilio.base_url, flush=True)
     sys.stdin.read()  # until the benchmark closes our stdin
     twilio.stop()

@@ -9,7 +9,7 @@ blocked for long. A live position is trusted only while fresh; `expire_positions
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from geo.areas import CommunityMap
 from geo.crs import MetricProjector
 from geo.gazetteer import Gazetteer, GazetteerEntry
 from geo.index import IndexedPoint, SkillIndex
-from geo.walking import WalkField, WalkingGraph
+from geo.walking import WalkField, WalkFieldStack, WalkingGraph
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class Directory:
         self._live_since = dict(live_since or {})
         self._lock = threading.Lock()
         self._aed_fields: dict[str, WalkField] = {}
+        self._aed_stacks: dict[tuple[str, ...], WalkFieldStack] = {}
         self.answers = HistoryCache()
         self.index = SkillIndex(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values())
 
@@ -181,11 +182,18 @@ class Directory:
     def walk_field(self, target: Target) -> WalkField | None:
         return self.walking.field_from(target.x, target.y) if self.walking is not None else None
 
-    def from_aed(self, aed: Aed, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Walking metres from an AED to points; each AED's distance field is computed once per process."""
+    def from_aeds(self, aeds: Sequence[Aed], xs: NDArray[np.float64], ys: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Walking metres from each AED (rows) to each point (columns); each AED's field is computed once."""
         if self.walking is None:
             raise LookupError("no street network loaded")
-        field = self._aed_fields.get(aed.id)
-        if field is None:
-            field = self._aed_fields[aed.id] = self.walking.field_from(aed.x, aed.y)
-        return field.to_many(xs, ys)
+        key = tuple(a.id for a in aeds)
+        stack = self._aed_stacks.get(key)
+        if stack is None:
+            fields = []
+            for aed in aeds:
+                field = self._aed_fields.get(aed.id)
+                if field is None:
+                    field = self._aed_fields[aed.id] = self.walking.field_from(aed.x, aed.y)
+                fields.append(field)
+            stack = self._aed_stacks[key] = WalkFieldStack(fields)
+        return stack.to_many(xs, ys)

@@ -238,35 +238,34 @@ def assign_role(
     *,
     weight: float = 0.0,
     aeds: Sequence[Aed] = (),
-    from_aed: Callable[[Aed, np.ndarray, np.ndarray], np.ndarray] | None = None,
+    from_aeds: Callable[[Sequence[Aed], np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> list[Ranked]:
     """Fill a support role from ranked, eligible people not already chosen. Pure.
 
     A fetcher's time is the walk to their best AED plus the walk from there to the patient: the nearest
-    first-aider is not the best fetcher if the AED lies the other way. `from_aed(aed, xs, ys)` gives walking
+    first-aider is not the best fetcher if the AED lies the other way. `from_aeds(aeds, xs, ys)` gives walking
     metres from an AED to points (straight line times the detour factor without a street network).
     """
     people = [r for r in pool if r.candidate.vanguard_id not in taken and r.candidate.skills & set(spec.skills)]
     if not people or (spec.fetch == "aed" and not aeds):
         return []
 
-    def metres(aed: Aed, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        if from_aed is not None:
-            return from_aed(aed, xs, ys)
-        return np.hypot(xs - aed.x, ys - aed.y) * plan.detour_factor
+    def metres(stations: Sequence[Aed], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        if from_aeds is not None:
+            return from_aeds(stations, xs, ys)
+        ax = np.array([a.x for a in stations])[:, None]
+        ay = np.array([a.y for a in stations])[:, None]
+        return np.asarray(np.hypot(xs[None, :] - ax, ys[None, :] - ay) * plan.detour_factor, dtype=float)
 
     xs = np.array([r.candidate.x for r in people])
     ys = np.array([r.candidate.y for r in people])
     best: list[tuple[float, Aed | None]] = [(math.inf, None)] * len(people)
     if spec.fetch == "aed":
-        # Nearest AEDs first; once an AED's straight line to the patient is longer than everyone's best detour so
-        # far, neither it nor any further one can shorten anybody's trip (a walk is never shorter than the line).
-        for station in sorted(aeds, key=lambda a: (math.hypot(a.x - target.x, a.y - target.y), a.id)):
-            if math.hypot(station.x - target.x, station.y - target.y) >= max(b[0] for b in best):
-                break
-            onward = float(metres(station, np.array([target.x]), np.array([target.y]))[0])
-            legs = metres(station, xs, ys) + onward
-            best = [(float(m), station) if m < b[0] else b for m, b in zip(legs, best, strict=True)]
+        stations = sorted(aeds, key=lambda a: a.id)
+        # Every AED against every person at once: walk to the AED, then on to the patient; on a tie the lower id.
+        trips = metres(stations, xs, ys) + metres(stations, np.array([target.x]), np.array([target.y]))
+        pick = np.argmin(trips, axis=0)
+        best = [(float(trips[k, i]), stations[k]) for i, k in enumerate(pick.tolist())]
     choices: list[Ranked] = []
     for r, (walk_m, aed) in zip(people, best, strict=True):
         matched = tuple(s for s in spec.skills if s in r.candidate.skills)

@@ -224,6 +224,10 @@ class WalkField:
         self.origin = origin
         self._node = node_metres
 
+    @property
+    def node_metres(self) -> NDArray[np.float64]:
+        return self._node
+
     def to(self, x: float, y: float) -> float:
         return float(self.to_many(np.array([x]), np.array([y]))[0])
 
@@ -238,6 +242,33 @@ class WalkField:
         # Two points nearer each other than either is to a street (one compound, one courtyard): walk across.
         straight = np.hypot(np.asarray(xs) - self.xy[0], np.asarray(ys) - self.xy[1])
         return np.asarray(np.where(straight <= gap + o.gap, np.minimum(total, straight), total), dtype=float)
+
+
+class WalkFieldStack:
+    """Several fields of one graph (the AEDs) answered together: rows are origins, columns points."""
+
+    def __init__(self, fields: Sequence[WalkField]) -> None:
+        if not fields:
+            raise ValueError("a stack needs at least one field")
+        self.graph = fields[0].graph
+        self._node = np.vstack([f.node_metres for f in fields])
+        self._ou = np.array([f.origin.u for f in fields])[:, None]
+        self._ov = np.array([f.origin.v for f in fields])[:, None]
+        self._oalong = np.array([f.origin.along for f in fields])[:, None]
+        self._ogap = np.array([f.origin.gap for f in fields])[:, None]
+        self._ox = np.array([f.xy[0] for f in fields])[:, None]
+        self._oy = np.array([f.xy[1] for f in fields])[:, None]
+
+    def to_many(self, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The same rules as WalkField.to_many, broadcast over the origins."""
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        u, v, along, length, gap = self.graph.snap_many(xs, ys)
+        walk = np.minimum(self._node[:, u] + along, self._node[:, v] + (length - along))
+        same = (u == self._ou) & (v == self._ov)
+        walk = np.where(same, np.minimum(walk, np.abs(along - self._oalong)), walk)
+        total = walk + gap + self._ogap
+        straight = np.hypot(xs - self._ox, ys - self._oy)
+        return np.asarray(np.where(straight <= gap + self._ogap, np.minimum(total, straight), total), dtype=float)
 
 
 def utm_crs_for(lon: float, lat: float) -> str:

@@ -120,10 +120,10 @@ def choose_vanguards(
         taken = frozenset(r.candidate.vanguard_id for r in ranked[: max(0, first_wave - len(rules.roles))])
         for spec in rules.roles:
             # Fetchers come from the 20 best by direct ETA: anyone further down arrives late even without a detour.
-            pool = best(spec.skills, max(20, spec.count), excluded | taken)
+            pool = best(spec.skills, max(20, spec.count), excluded | taken)[: max(20, spec.count)]
             chosen = assign_role(
                 spec, target, pool, taken, plan, weight=rules.acceptance_weight, aeds=directory.aeds,
-                from_aed=directory.from_aed if directory.walking is not None else None,
+                from_aeds=directory.from_aeds if directory.walking is not None else None,
             )  # fmt: skip
             roles.extend(chosen)
             taken |= {r.candidate.vanguard_id for r in chosen}

@@ -77,11 +77,13 @@ class FakeTwilio:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeTwilio:
+    def start(self, *, keep_alive: bool = False) -> FakeTwilio:
+        """`keep_alive`: HTTP/1.1, connections reused as Twilio's own API does (the load benchmark); the default
+        closes each connection so that nothing lingers after stop() in tests."""
         if self._server is not None:
             raise RuntimeError("FakeTwilio is already running")
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
         server.fake = self
         self._server = server
         host, port = server.server_address[:2]
@@ -334,3 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request access log on stderr."""
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.crs import MetricProjector
-from geo.walking import WalkingGraph, utm_crs_for
+from geo.walking import WalkFieldStack, WalkingGraph, utm_crs_for
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_STREETS = REPO / "data" / "demo" / "streets.geojson"
@@ -61,6 +61,33 @@ def test_a_walk_is_never_shorter_than_the_straight_line_and_is_symmetric(
     there, back = g.field_from(*a).to(*b), g.field_from(*b).to(*a)
     assert there >= math.dist(a, b) - 1e-6
     assert there == pytest.approx(back, abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-50, 550), st.floats(-50, 150)), min_size=1, max_size=5),
+    st.lists(st.tuples(st.floats(-50, 550), st.floats(-50, 150)), min_size=1, max_size=8),
+)
+def test_a_stack_of_fields_answers_exactly_as_each_field_alone(
+    origins: list[tuple[float, float]], points: list[tuple[float, float]]
+) -> None:
+    g = grid_streets()
+    fields = [g.field_from(*o) for o in origins]
+    xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    together = WalkFieldStack(fields).to_many(xs, ys)
+    assert together.shape == (len(origins), len(points))
+    for row, field in zip(together, fields, strict=True):
+        assert row == pytest.approx(field.to_many(xs, ys), abs=1e-9)
+
+
+def test_snaps_come_from_the_cache_the_second_time_and_agree_with_a_fresh_graph(demo: WalkingGraph) -> None:
+    xs, ys = np.array([10.0, 250.0, -300.0]), np.array([5.0, -120.0, 40.0])
+    first = demo.snap_many(xs, ys)
+    again = demo.snap_many(xs[::-1].copy(), ys[::-1].copy())  # other order: not the last-call memo
+    fresh = WalkingGraph.from_geojson(DEMO_STREETS, PROJECTOR).snap_many(xs, ys)
+    for a, b, c in zip(first, again, fresh, strict=True):
+        assert np.asarray(a) == pytest.approx(np.asarray(b)[::-1])
+        assert np.asarray(a) == pytest.approx(np.asarray(c))
 
 
 def test_the_demo_network_is_one_piece_and_walks_about_1_36x_the_straight_line(demo: WalkingGraph) -> None:
