@@ -13,7 +13,7 @@ from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.runner import TimerRunner
 from dispatch.runtime import Runtime
 from notify.simulated import inbox
-from tests.support.flow import deliver, phones_alerted, press, reply, tick, timeline_types
+from tests.support.flow import auth, deliver, phones_alerted, press, reply, tick, timeline_types
 
 
 def sms_to(runtime: Runtime, phone: str) -> list[str]:
@@ -136,6 +136,25 @@ def test_timers_survive_a_restart(settings, clock: FakeClock, client: TestClient
     restarted = build_runtime(settings, clock=clock)
     try:
         assert restarted.worker.timers.run_due() == 1
+    finally:
+        restarted.stop()
+
+
+def test_a_press_acknowledged_before_its_first_wave_still_pages_after_a_crash(  # type: ignore[no-untyped-def]
+    settings, clock: FakeClock, client: TestClient, runtime: Runtime
+) -> None:
+    from dispatch.runtime import build_runtime
+
+    r = client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one"))
+    assert r.status_code == 201 and r.json()["status"] == "reported"
+    with runtime.readers() as session:
+        timer = session.scalars(select(EscalationTimer).where(EscalationTimer.incident_id == r.json()["id"])).one()
+    assert (timer.step, timer.status, timer.due_at) == (0, "pending", clock.now()), "committed with the incident"
+    runtime.stop()  # the process dies before its worker picked the press up
+    restarted = build_runtime(settings, clock=clock)
+    try:
+        assert restarted.worker.timers.run_due() == 1
+        assert deliver(restarted) == 3
     finally:
         restarted.stop()
 

@@ -3,12 +3,14 @@ the search moves at once when a whole level is unreachable; the alert budget; re
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
 from dispatch.escalation.models import EscalationTimer
-from dispatch.incidents.models import Page
+from dispatch.incidents.models import Incident, Page
 from dispatch.runtime import Runtime
 from notify.models import WellbeingCheck
 from tests.support.flow import auth, deliver, phones_alerted, press, reply, texts, tick, timeline_types
@@ -135,3 +137,48 @@ def test_replies_to_one_phone_are_rate_limited(client: TestClient, runtime: Runt
         clock.advance(1)
     deliver(runtime)
     assert len(texts(runtime, DOCTOR)) == 5
+
+
+def test_when_the_nearest_have_spent_their_alert_budget_the_replacement_comes_from_further_out(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    earlier = press(client, token="hh_token_two", kind="medical").json()
+    client.post(f"/api/v1/incidents/{earlier['id']}/cancel", headers=auth("hh_token_two"))
+    incident = press(client, kind="medical").json()
+    with runtime.readers() as session:
+        wave = {p.person_id: p.phone for p in session.scalars(select(Page).where(Page.incident_id == incident["id"]))}
+    directory = runtime.ctx.directory
+    home = directory.buildings["B1"]
+    medics = {"V1", "V2", "V5", "V6", "V7", "V8", "V9"}  # on call, with a medical skill
+
+    def distance(vanguard_id: str) -> float:
+        c = directory.vanguard(vanguard_id)
+        assert c is not None
+        return math.dist((c.x, c.y), (home.x, home.y))
+
+    rest = sorted(medics - set(wave), key=distance)
+    spent, farthest = rest[:-1], rest[-1]  # all but the farthest spent: a search for two finds nobody
+    with runtime.sessions.begin() as session:
+        template = session.get(Incident, earlier["id"])
+        assert template is not None
+        for i in range(12):
+            old = Incident(
+                id=f"budget{i}", code=f"ZZ{i}", kind="medical", status="cancelled", household_id="H2",
+                location_source="household", reported_at=clock.now(), escalation_level=0, plan=template.plan,
+                out_of_area=False,
+            )  # fmt: skip
+            session.add(old)
+            session.flush()
+            for person in spent:
+                session.add(
+                    Page(
+                        incident_id=old.id, person_id=person, person_kind="vanguard", role="responder", name=person,
+                        phone=f"+86170000000{person[1:]}", step=0, status="declined", paged_at=clock.now(),
+                    )
+                )  # fmt: skip
+    deliver(runtime)
+    decliner = next(p for v, p in wave.items() if v in medics)
+    assert reply(runtime, decliner, "2") == "declined"
+    with runtime.readers() as session:
+        paged = set(session.scalars(select(Page.person_id).where(Page.incident_id == incident["id"])))
+    assert paged - set(wave) == {farthest}, "twelve alerts in a day is the budget; the next within it is paged"

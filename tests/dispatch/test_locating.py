@@ -165,3 +165,27 @@ def test_answers_are_read_back_as_each_persons_history(client: TestClient, runti
     assert len(history) == 2, "a page still awaiting an answer says nothing yet"
     assert acceptance_probability(0.3, history[declined], clock.now()) < 0.3
     assert acceptance_probability(0.3, history[accepted], clock.now()) > 0.3
+
+
+def test_answer_histories_are_re_read_at_most_once_a_minute(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    from sqlalchemy import select
+
+    from dispatch.incidents.models import Page
+    from dispatch.vanguards.acceptance import HistoryCache
+
+    cache = HistoryCache()
+    r = press(client, kind="medical")
+    with runtime.readers() as session:
+        assert cache.get(session, clock.now()) == {}, "nobody has answered yet"
+    with runtime.sessions.begin() as session:
+        page = session.scalars(select(Page).where(Page.incident_id == r.json()["id"])).first()
+        assert page is not None
+        page.status = "declined"
+    clock.advance(59)
+    with runtime.readers() as session:
+        assert cache.get(session, clock.now()) == {}, "a minute's staleness is allowed"
+    clock.advance(1)
+    with runtime.readers() as session:
+        assert sum(cache.get(session, clock.now())[page.person_id].offers) == 1
