@@ -27,18 +27,20 @@ def markdown(results: dict[str, Any]) -> str:
         "# Intake and timer benchmark (real server, real database, fake provider on 127.0.0.1)",
         "",
         f"Open-loop load at rising rates ({', '.join(f'{r:g}' for r in results['rates'])}/s, "
-        f"{results['step_s']:g} s each, stopping at saturation); every press from a different household. Latency: "
-        "request sent -> the incident's first SMS reaching the provider. Load generator, fake provider, server(s) "
-        "and database share the same 2 cores. Target: 1,000/s sustained for 60 s, none lost, p99 <= 100 ms at 200/s."
+        f"{results['step_s']:g} s each); every press from a different household. Two limits: *acknowledged* (the "
+        "press durably committed and answered 201 within a second, at the offered rate; the load keeps rising until "
+        "this fails) and *sustained* (the whole pipeline: the incident's first SMS reaching the provider, p99 under "
+        "2 s). Latency: request sent -> first SMS at the provider. Load generator, fake provider, server(s) and "
+        "database share the same 2 cores. Target: 1,000/s sustained for 60 s, none lost, p99 <= 100 ms at 200/s."
         + (" Quick mode: 3-second steps, no 60 s sustained run." if results["quick"] else ""),
         "",
         f"Machine: {results['machine']['cpus']} CPUs, load average (1/5/15 min) "
         f"{_load(results['machine']['loadavg_before'])} before and {_load(results['machine']['loadavg_after'])} after "
         "the run: other work on the machine slows every figure here.",
         "",
-        "| database | app processes | sustained /s | p50 | p99 | at offered /s | lost | pending timers | "
-        "timer lateness p99 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| database | app processes | acknowledged /s | sustained /s | p50 | p99 | at offered /s | lost | "
+        "pending timers | timer lateness p99 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for db in DATABASES:
         r = results.get(db)
@@ -46,7 +48,8 @@ def markdown(results: dict[str, Any]) -> str:
             continue
         t = r["timers"]
         parts.append(
-            f"| {db} | {r['app_processes']} | {_num(r['sustained_per_s'])} | {_ms(r['p50_ms'])} | "
+            f"| {db} | {r['app_processes']} | {_num(r.get('acknowledged_per_s'))} | {_num(r['sustained_per_s'])} | "
+            f"{_ms(r['p50_ms'])} | "
             f"{_ms(r['p99_ms'])} | {_num(r['latency_at_offered_per_s'])}"
             f"{' (saturated)' if r.get('latency_step_saturated') else ''} | {r['lost']} | {t.get('pending')} | "
             f"{_ms(t.get('lateness_p99_ms'))} |"
@@ -77,14 +80,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"unfired {t.get('unfired')}; lateness p50 {_ms(t.get('lateness_p50_ms'))}, p99 "
             f"{_ms(t.get('lateness_p99_ms'))}, max {_ms(t.get('lateness_max_ms'))}. Incidents in the database "
             f"{r['incidents_in_database']} for {r['acknowledged']} acknowledged presses (lost {r['lost']}); "
-            f"acknowledged but no message at the provider 30 s after the load: {r['no_message_after_drain']}. "
+            f"acknowledged but no message at the provider 120 s after the load: {r['no_message_after_drain']}. "
             f"Server start-up {r['server_startup_s']} s.",
         ]
     stages = results.get("stages")
     if stages:
         parts += [
             "",
-            "## Where one press's time goes (in-process, cProfile, durable SQLite file)",
+            "## Where one incident's time goes (in-process, cProfile, durable SQLite file)",
             "",
             f"{stages['per_press_ms_profiled']} ms per press under the profiler; simulated-network delivery "
             f"{stages['simulated_delivery_ms_per_message']} ms per message. {stages['note']}.",
@@ -99,7 +102,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 def print_summary(console: Console, results: dict[str, Any]) -> None:
     table = Table(title="intake (request -> first message at the provider)")
-    for col in ("database", "sustained /s", "p50", "p99", "at /s", "lost", "timer p99"):
+    for col in ("database", "acknowledged /s", "sustained /s", "p50", "p99", "at /s", "lost", "timer p99"):
         table.add_column(col)
     for db in DATABASES:
         r = results.get(db)
@@ -107,6 +110,7 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
             continue
         table.add_row(
             db,
+            _num(r.get("acknowledged_per_s")),
             _num(r["sustained_per_s"]),
             _ms(r["p50_ms"]),
             _ms(r["p99_ms"]),

@@ -100,9 +100,16 @@ def step_stats(rate: float, presses: list[Press], first: dict[str, float]) -> di
 
 
 def saturated(stats: dict[str, Any]) -> bool:
-    achieved = stats["achieved_per_s"] or 0.0
+    """The whole pipeline (press to first message at the provider) did not keep up."""
     p99 = stats["first_message_p99_ms"] or float("inf")
-    return stats["errors"] > 0 or achieved < 0.9 * stats["offered_per_s"] or p99 > 2000
+    return not_acknowledging(stats) or p99 > 2000 or stats["no_message"] > 0
+
+
+def not_acknowledging(stats: dict[str, Any]) -> bool:
+    """Presses were not acknowledged (durably committed, 201) at the offered rate within a second."""
+    achieved = stats["achieved_per_s"] or 0.0
+    p99 = stats["response_p99_ms"] or float("inf")
+    return stats["errors"] > 0 or achieved < 0.9 * stats["offered_per_s"] or p99 > 1000
 
 
 def wait_for_messages(provider: Provider, codes: set[str], timeout_s: float) -> dict[str, float]:
@@ -153,12 +160,17 @@ def bench_database(
             all_presses += presses
             first = wait_for_messages(provider, {p.code for p in presses if p.code}, 30)
             steps.append(step_stats(rate, presses, first))
-            if saturated(steps[-1]):
+            # Past the rate paging keeps up with, keep rising while presses are still acknowledged: intake must
+            # stay responsive (and durable) while the worker works off a backlog.
+            if not_acknowledging(steps[-1]):
                 break
         sustained = [s for s in steps if not saturated(s)]
+        acknowledging = [s for s in steps if not not_acknowledging(s)]
         best = max(sustained, key=lambda s: s["offered_per_s"]) if sustained else None
         long_run: dict[str, Any] | None = None
         if best is not None and sustain_s > 0:
+            # Let the worker work off the backlog of the overloaded steps first.
+            wait_for_messages(provider, {p.code for p in all_presses if p.code}, 600)
             rate = best["offered_per_s"]
             n = int(rate * sustain_s)
             if used + n <= len(tokens):
@@ -170,7 +182,7 @@ def bench_database(
                 all_presses += presses
                 first = wait_for_messages(provider, {p.code for p in presses if p.code}, 60)
                 long_run = step_stats(rate, presses, first)
-        first = wait_for_messages(provider, {p.code for p in all_presses if p.code}, 30)
+        first = wait_for_messages(provider, {p.code for p in all_presses if p.code}, 120)
         undelivered = sum(1 for p in all_presses if p.status == 201 and p.code not in first)
         acknowledged = {p.incident_id for p in all_presses if p.incident_id}
         stored = _timers.stored_incidents(database_url, acknowledged)
@@ -192,6 +204,8 @@ def bench_database(
         "app_processes": workers,
         "server_startup_s": round(startup_s, 1),
         "sustained_per_s": sustained_rate,
+        "acknowledged_per_s": max((s["achieved_per_s"] for s in acknowledging), default=0.0),
+        "acknowledged_offered_per_s": max((s["offered_per_s"] for s in acknowledging), default=None),
         "sustained_offered_per_s": best["offered_per_s"] if best else None,
         "sustained_for_s": sustained_for,
         "p50_ms": headline.get("first_message_p50_ms"),

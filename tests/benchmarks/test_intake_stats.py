@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks._procs import community_with_households
-from benchmarks.intake import Press, saturated, step_stats
+from benchmarks.intake import Press, not_acknowledging, saturated, step_stats
 
 
 def test_latency_runs_from_the_request_to_the_first_message_at_the_provider() -> None:
@@ -28,6 +28,9 @@ def test_a_step_that_keeps_up_with_no_errors_and_a_fast_tail_is_not_saturated() 
     assert not saturated(stats)
     slow = step_stats(10.0, presses, {f"C{i:02d}": i / 10 + 3.0 for i in range(10)})
     assert saturated(slow)  # p99 over 2 s
+    assert not not_acknowledging(slow), "paging fell behind, but every press was acknowledged at once"
+    late = [Press(sent=i / 10, done=i / 10 + 1.5, status=201, code=f"C{i:02d}") for i in range(10)]
+    assert not_acknowledging(step_stats(10.0, late, {}))  # answered, but after more than a second
 
 
 def test_the_load_community_has_one_household_per_press(tmp_path: Path) -> None:
