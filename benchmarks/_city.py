@@ -340,6 +340,10 @@ def measure(layout_name: str, n: int, seed: int, queries: int, sustain_s: float)
     t0 = time.perf_counter()
     gc.collect()  # a full collection walks every record the layout holds: a pause the service will also see
     gc_ms = (time.perf_counter() - t0) * 1000
+    gc.freeze()  # what the service does once its directory is loaded (dispatch.runtime)
+    t0 = time.perf_counter()
+    gc.collect()
+    frozen_gc_ms = (time.perf_counter() - t0) * 1000
     after_kb = rss_kb()
     out = {
         "n": float(n),
@@ -350,6 +354,7 @@ def measure(layout_name: str, n: int, seed: int, queries: int, sustain_s: float)
         "bytes_per_vanguard": (after_kb - base_kb) * 1024 / n,
         "build_s": build_s,
         "gc_full_collect_ms": gc_ms,
+        "gc_full_collect_frozen_ms": frozen_gc_ms,
         "densest_km2": float(densest_km2(city)),
     }
     if queries > 0:

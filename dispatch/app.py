@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,11 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.runtime is None:
             app.state.runtime = build_runtime(load_settings())
+            # The serving process keeps its directory for life: move it out of the collector's way. At a million
+            # vanguards a full collection otherwise walks every record, about a second's pause
+            # (benchmarks/results/city_scale.md). Tests build many runtimes in one process and skip this.
+            gc.collect()
+            gc.freeze()
         if start_background:
             app.state.runtime.start()
         try:
