@@ -8,13 +8,14 @@ is missing.
 from __future__ import annotations
 
 import os
-import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from dispatch.db.turns import TurnLock
 
 WRITE_LOCK_TIMEOUT_S = 30.0  # as long as SQLite's own busy timeout: a writer stuck longer is an error
 _HOLDS_WRITE_LOCK = "vd_holds_write_lock"
@@ -48,7 +49,8 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, module=sqlean, echo=echo, connect_args={"timeout": 30})
+    # A connection per request thread (anyio's pool has 40) and per worker job; writers still take turns below.
+    engine = create_engine(url, module=sqlean, echo=echo, connect_args={"timeout": 30}, pool_size=20, max_overflow=30)
     load = partial(load_spatialite, transaction=True, init_mode="WGS84")
 
     @event.listens_for(engine, "connect")
@@ -72,10 +74,10 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    # Writers of this process queue on a lock rather than on SQLite's busy handler, which sleeps 1, 2, 5, 10 ...
-    # 100 ms between tries: with a few dozen request threads and the worker wanting the write lock at once, those
-    # sleeps (not the work) set the latency. Other processes still meet the busy handler.
-    write_lock = threading.Lock()
+    # Writers of this process queue, first come first served, rather than on SQLite's busy handler, which sleeps
+    # 1, 2, 5, 10 ... 100 ms between tries: with a few dozen request threads and the worker wanting the write lock
+    # at once, those sleeps (not the work) set the latency. Other processes still meet the busy handler.
+    write_lock = TurnLock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -50,8 +50,11 @@ class Principal:
 
 
 def get_principal(
-    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    runtime: RuntimeDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    """Who is calling. Its own short read, closed before the route runs: a route that then opens a writing
+    transaction must not hold two pooled connections at once (under load every thread held one and waited for
+    a second until the pool timed out)."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -59,12 +62,13 @@ def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     digest = token_hash(creds.credentials)
-    household = session.scalar(select(Household).where(Household.device_token_hash == digest))
-    if household is not None:
-        return Principal("household", household.id, building_id=household.building_id)
-    staff = session.scalar(select(Staff).where(Staff.api_token_hash == digest))
-    if staff is not None:
-        return Principal("staff", staff.id, staff.role, staff.grid_id, staff.building_id)
+    with runtime.readers() as session:
+        household = session.scalar(select(Household).where(Household.device_token_hash == digest))
+        if household is not None:
+            return Principal("household", household.id, building_id=household.building_id)
+        staff = session.scalar(select(Staff).where(Staff.api_token_hash == digest))
+        if staff is not None:
+            return Principal("staff", staff.id, staff.role, staff.grid_id, staff.building_id)
     raise HTTPException(
         status.HTTP_401_UNAUTHORIZED, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
     )

@@ -122,3 +122,33 @@ def test_only_the_household_and_staff_in_scope_see_an_incident(client: TestClien
     assert client.get("/api/v1/incidents/does-not-exist", headers=auth("st_duty")).status_code == 404
     listed = client.get("/api/v1/incidents", headers=auth("st_worker_g2")).json()
     assert incident["id"] not in {i["id"] for i in listed}
+
+
+def test_a_press_holds_one_pooled_connection_at_a_time(client: TestClient, runtime: Runtime) -> None:
+    """Under load every request thread holding one connection while waiting for a second emptied the pool and
+    stalled intake for the pool's 30 s timeout: a request takes at most one at a time."""
+    import threading
+
+    from sqlalchemy import event
+
+    held: dict[int, int] = {}
+    most: dict[int, int] = {}
+
+    def checkout(*_: object) -> None:
+        me = threading.get_ident()
+        held[me] = held.get(me, 0) + 1
+        most[me] = max(most.get(me, 0), held[me])
+
+    def checkin(*_: object) -> None:
+        held[threading.get_ident()] -= 1
+
+    event.listen(runtime.engine, "checkout", checkout)
+    event.listen(runtime.engine, "checkin", checkin)
+    try:
+        assert (
+            client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one")).status_code == 201
+        )
+    finally:
+        event.remove(runtime.engine, "checkout", checkout)
+        event.remove(runtime.engine, "checkin", checkin)
+    assert most and max(most.values()) == 1
