@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dispatch.community.models import Household
 from dispatch.context import DispatchContext
 from dispatch.db.base import SRID
-from dispatch.escalation import engine
+from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.policy import PolicyError
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import ACTIVE, Status
@@ -202,5 +202,5 @@ def report(
     )
     # Step 0 (matching, the first wave) runs in the worker a few milliseconds after this commits: the press is
     # acknowledged as soon as it is durable, and the due timer committed with it survives any crash.
-    engine.schedule(session, incident.id, 0, now)
+    session.add(EscalationTimer(incident_id=incident.id, step=0, due_at=now, status="pending", attempts=0))
     return IntakeResult(incident, True)

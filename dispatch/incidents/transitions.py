@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.incidents.models import Incident, IncidentEvent
 from dispatch.incidents.states import ALLOWED, CLOSED, Status, check_transition
@@ -50,6 +51,8 @@ def transition(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(incident)
         return False
-    session.refresh(incident)
+    # The UPDATE matched, so the row now holds exactly these values: no need to read it back.
+    for key, value in changes.items():
+        set_committed_value(incident, key, value)
     record(session, incident.id, target.value, at, actor, **detail)
     return True
