@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.community.models import Aed as AedRow
 from dispatch.community.models import Building, Grid, Zone
+from dispatch.escalation.budget import SpentBudgets
 from dispatch.matching import Aed, Candidate, Target
 from dispatch.vanguards.acceptance import HistoryCache
 from dispatch.vanguards.models import Vanguard
@@ -82,6 +83,7 @@ class Directory:
         self._aed_fields: dict[str, WalkField] = {}
         self._aed_stacks: dict[tuple[str, ...], WalkFieldStack] = {}
         self.answers = HistoryCache()
+        self.spent_budgets = SpentBudgets()
         self.index = SkillIndex(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values())
 
     @classmethod

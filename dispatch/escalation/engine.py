@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.community.models import Household, Staff
 from dispatch.context import DispatchContext
 from dispatch.directory import BuildingInfo
+from dispatch.escalation.budget import over_budget
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.policy import Plan, StepSpec
 from dispatch.incidents.models import Incident, IncidentEvent, Page
@@ -288,18 +289,6 @@ def page_recipients(
     return pages
 
 
-def over_budget(session: Session, person_ids: list[str], now: datetime, budget: int) -> frozenset[str]:
-    """Vanguards already alerted `budget` times in the last day: nobody is paged endlessly."""
-    if not person_ids:
-        return frozenset()
-    rows = session.execute(
-        select(Page.person_id, func.count())
-        .where(Page.person_id.in_(person_ids), Page.paged_at > now - timedelta(days=1))
-        .group_by(Page.person_id)
-    ).all()
-    return frozenset(person for person, count in rows if count >= budget)
-
-
 BUDGET_SEARCH_MAX = 512
 
 
@@ -308,7 +297,7 @@ def vanguards_within_budget(
 ) -> list[Recipient]:
     # Ask for more than needed so that people over their alert budget can be left out without shrinking the wave;
     # when the nearest are all spent (a busy day), search again without them, asking for twice as many each round.
-    spent: frozenset[str] = frozenset()
+    spent = ctx.directory.spent_budgets.get(session, now, plan.alert_budget_per_day)
     ask = size * 2
     while True:
         chosen = choose_vanguards(session, ctx, incident, plan, ask, now, skip=spent)

@@ -73,7 +73,7 @@ class Page(Base):
     phone: Mapped[str] = mapped_column(String(20), index=True)
     step: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # paged, accepted, declined, stood_down, late, failed
-    paged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paged_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     distance_m: Mapped[float | None] = mapped_column(Float)
     eta_s: Mapped[float | None] = mapped_column(Float)
