@@ -257,7 +257,7 @@ def markdown(results: dict[str, Any], plots_written: list[str]) -> str:
                         _s(g["on_scene_p90_s"]),
                         _pct(g["before_ambulance_share"]),
                     ]
-                    for name, g in results[key].items()
+                    for name, g in sorted(results[key].items(), key=lambda kv: _group_order(kv[0]))
                 ],
                 [title, "n", "accept p50", "accept p90", "on scene p50", "on scene p90", "before 12 min"],
             ),
@@ -313,3 +313,11 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
             _pct(r["before_ambulance_share"]),
         )
     console.print(s)
+
+
+def _group_order(name: str) -> tuple[int, float, str]:
+    """Hours as numbers (2 before 10), everything else by name."""
+    try:
+        return (0, float(name), "")
+    except ValueError:
+        return (1, 0.0, name)

@@ -232,7 +232,7 @@ def main(argv: list[str]) -> int:
     if args.quick:
         rates, step_s, sustain_s, timers, spread, households = [5.0, 10.0, 20.0, 40.0], 3.0, 0.0, 2_000, 10.0, 9_760
     else:
-        rates = [5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 400.0, 1000.0]
+        rates = [5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 100.0, 200.0, 400.0, 1000.0]
         step_s, sustain_s, timers, spread, households = 10.0, 60.0, 10_000, 60.0, 100_000
     if args.rates:
         rates = [float(r) for r in args.rates.split(",")]

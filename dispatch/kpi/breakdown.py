@@ -74,7 +74,11 @@ def breakdown(items: Iterable[Observed], key: Callable[[Observed], Any]) -> dict
     for item in items:
         groups.setdefault(key(item), []).append(item)
     out: dict[str, dict[str, Any]] = {}
-    for name in sorted(groups, key=lambda k: (k is None, str(k))):
+    # Numbers (hours) in numeric order, names by name, the unknown last.
+    for name in sorted(
+        groups,
+        key=lambda k: (k is None, not isinstance(k, int | float), k if isinstance(k, int | float) else 0, str(k)),
+    ):
         group = groups[name]
         accept = [o.times.first_accept_s for o in group]
         scene = [o.times.on_scene_s for o in group]
