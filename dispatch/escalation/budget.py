@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.incidents.models import Page
+from dispatch.refreshed import Refreshed
 
 
 def spent_today(session: Session, now: datetime, budget: int) -> frozenset[str]:
@@ -21,22 +22,16 @@ def spent_today(session: Session, now: datetime, budget: int) -> frozenset[str]:
     return frozenset(rows)
 
 
-class SpentBudgets:
+class SpentBudgets(Refreshed[frozenset[str]]):
     """`spent_today`, re-read at most every few seconds: on a busy day most people are spent, and finding that
     out one search round at a time made every wave slower exactly when incidents crowd in. The chosen are still
     checked one by one (`over_budget`), so a stale read never pages anyone over the budget."""
 
     def __init__(self, refresh: timedelta = timedelta(seconds=5)) -> None:
-        self.refresh = refresh
-        self._read: tuple[datetime, int, frozenset[str]] | None = None
+        super().__init__(refresh)
 
     def get(self, session: Session, now: datetime, budget: int) -> frozenset[str]:
-        read = self._read
-        if read is not None and read[1] == budget and read[0] <= now < read[0] + self.refresh:
-            return read[2]
-        spent = spent_today(session, now, budget)
-        self._read = (now, budget, spent)
-        return spent
+        return self.fresh(now, lambda: spent_today(session, now, budget), key=budget)
 
 
 def over_budget(session: Session, person_ids: list[str], now: datetime, budget: int) -> frozenset[str]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import LOCAL_TZ
 from dispatch.incidents.models import Page
+from dispatch.refreshed import Refreshed
 
 # Pseudo-answers the prior is worth: five real answers weigh as much as the roster's guess.
 PRIOR_WEIGHT = 5.0
@@ -82,21 +83,12 @@ def load_histories(
 HISTORY_REFRESH = timedelta(seconds=60)
 
 
-class HistoryCache:
+class HistoryCache(Refreshed[dict[str, AnswerHistory]]):
     """Everyone's answer history, re-read from the pages table at most once per `refresh` (of the clock given).
     One per process; a stale read only ranks two similar people differently for up to a minute."""
 
     def __init__(self, refresh: timedelta = HISTORY_REFRESH) -> None:
-        self.refresh = refresh
-        self._read: tuple[datetime, dict[str, AnswerHistory]] | None = None
+        super().__init__(refresh)
 
     def get(self, session: Session, now: datetime) -> dict[str, AnswerHistory]:
-        read = self._read  # one read: another thread may replace it meanwhile, never half-way
-        if read is not None and read[0] <= now < read[0] + self.refresh:
-            return read[1]
-        histories = load_histories(session, since=now - timedelta(days=HISTORY_DAYS))
-        self._read = (now, histories)
-        return histories
-
-    def forget(self) -> None:
-        self._read = None
+        return self.fresh(now, lambda: load_histories(session, since=now - timedelta(days=HISTORY_DAYS)))
