@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from dispatch.escalation.policy import Plan
-from dispatch.vanguards.schedule import is_on_call
+from dispatch.vanguards.schedule import minute_of_week, on_call_at
 
 # Walking metres from the incident to many points at once (a geo.walking.WalkField's to_many), or None.
 WalkFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -129,8 +129,9 @@ def eta_from_walk_s(walk_m: float, target: Target, plan: Plan) -> float:
     return walk_m / plan.walking_speed_m_s + climb_s(target, plan)
 
 
-def is_eligible(c: Candidate, needs: frozenset[str], now: datetime, excluded: frozenset[str]) -> bool:
-    return c.vanguard_id not in excluded and c.available and bool(c.skills & needs) and is_on_call(c.on_call, now)
+def is_eligible(c: Candidate, needs: frozenset[str], minute: int, excluded: frozenset[str]) -> bool:
+    """At `minute` of the week (`minute_of_week`, computed once for a whole search)."""
+    return c.vanguard_id not in excluded and c.available and bool(c.skills & needs) and on_call_at(c.on_call, minute)
 
 
 def weighted(eta_s: float, p_accept: float, weight: float) -> float:
@@ -147,17 +148,21 @@ def rank_candidates(
     walk: WalkFn | None = None,
     acceptance: Mapping[str, float] | None = None,
     rules: MatchRules | None = None,
+    eligible_checked: bool = False,
 ) -> list[Ranked]:
     """Eligible candidates within the plan's reach, best first (ties by id, so the order is stable).
+
+    `eligible_checked`: the caller has already left out the ineligible and the excluded.
 
     With `walk` the ETA follows the streets, otherwise the straight line times the plan's detour factor. With
     `acceptance` (vanguard id -> probability) the order is by ETA / p ** weight; without it, by ETA.
     """
     rules = rules or MatchRules.from_plan(plan)
     needs = frozenset(plan.skills)
+    minute = minute_of_week(now)
     kept: list[tuple[Candidate, float]] = []
     for c in candidates:
-        if not is_eligible(c, needs, now, excluded):
+        if not eligible_checked and not is_eligible(c, needs, minute, excluded):
             continue
         distance = math.hypot(c.x - target.x, c.y - target.y)
         if distance <= plan.max_distance_m:
@@ -199,6 +204,7 @@ def select_best(
     Exact: scanning stops only once the next candidate's lower bound exceeds the `size`-th best score.
     """
     needs = frozenset(plan.skills)
+    minute = minute_of_week(now)
     ranked: list[Ranked] = []
     chunk: list[Candidate] = []
     seen = 0
@@ -207,11 +213,11 @@ def select_best(
         # Rank only the newcomers (their walks and acceptance once each) and merge them into the standings.
         nonlocal ranked, seen
         seen += len(chunk)
-        eligible = [c for c in chunk if is_eligible(c, needs, now, excluded)]
+        eligible = [c for c in chunk if is_eligible(c, needs, minute, excluded)]
         chunk.clear()
         probs = acceptance(eligible) if acceptance is not None and eligible else None
         fresh = rank_candidates(
-            target, eligible, plan, now, excluded=excluded, walk=walk, acceptance=probs if acceptance else None
+            target, eligible, plan, now, walk=walk, acceptance=probs if acceptance else None, eligible_checked=True
         )
         ranked = sorted([*ranked, *fresh], key=lambda r: (r.score, r.candidate.vanguard_id))
 

@@ -29,9 +29,15 @@ class WeeklySchedule:
     intervals: tuple[tuple[int, int], ...]
 
     def covers(self, when: datetime) -> bool:
-        local = when.astimezone(LOCAL_TZ)
-        minute = local.weekday() * 1440 + local.hour * 60 + local.minute
+        return self.covers_minute(minute_of_week(when))
+
+    def covers_minute(self, minute: int) -> bool:
         return any(start <= minute < end for start, end in self.intervals)
+
+
+def minute_of_week(when: datetime) -> int:
+    local = when.astimezone(LOCAL_TZ)
+    return local.weekday() * 1440 + local.hour * 60 + local.minute
 
 
 def _minutes(text: str, entry: str) -> int:
@@ -73,4 +79,10 @@ def parse_schedule(spec: str) -> WeeklySchedule:
 
 
 def is_on_call(spec: str, when: datetime) -> bool:
-    return parse_schedule(spec).covers(when)
+    return on_call_at(spec, minute_of_week(when))
+
+
+@lru_cache(maxsize=1 << 16)
+def on_call_at(spec: str, minute: int) -> bool:
+    # A search asks this for hundreds of people who share a few dozen schedules, all at the same minute.
+    return parse_schedule(spec).covers_minute(minute)
