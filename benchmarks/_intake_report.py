@@ -31,7 +31,9 @@ def markdown(results: dict[str, Any]) -> str:
         "press durably committed and answered 201 within a second, at the offered rate; the load keeps rising until "
         "this fails) and *sustained* (the whole pipeline: the incident's first SMS reaching the provider, p99 under "
         "2 s). Latency: request sent -> first SMS at the provider. Load generator, fake provider, server(s) and "
-        "database share the same 2 cores. Target: 1,000/s sustained for 60 s, none lost, p99 <= 100 ms at 200/s."
+        "database share the same 2 cores. Commits are durable on both databases (SQLite synchronous=FULL in WAL "
+        "mode; PostgreSQL with fsync and full page writes on, synchronous_commit on). "
+        "Target: 1,000/s sustained for 60 s, none lost, p99 <= 100 ms at 200/s."
         + (" Quick mode: 3-second steps, no 60 s sustained run." if results["quick"] else ""),
         "",
         f"Machine: {results['machine']['cpus']} CPUs, load average (1/5/15 min) "
@@ -73,6 +75,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{_num(s['achieved_per_s'])} | {_ms(s['response_p50_ms'])} | {_ms(s['response_p99_ms'])} | "
                 f"{_ms(s['first_message_p50_ms'])} | {_ms(s['first_message_p99_ms'])} | {s['no_message']} |"
             )
+        parts += _cpu_table(runs, results["machine"]["cpus"])
         t = r["timers"]
         parts += [
             "",
@@ -98,6 +101,34 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     parts.append("")
     return "\n".join(parts)
+
+
+CPU_GROUPS = ("server", "database", "provider", "load_generator", "other")
+
+
+def _cpu_table(runs: list[dict[str, Any]], cpus: int) -> list[str]:
+    measured = [s for s in runs if s.get("cpu_ms_per_incident")]
+    if not measured:
+        return []
+    lines = [
+        "",
+        "CPU milliseconds per acknowledged incident, from the step's start until its first messages arrived "
+        "(psutil; *other* = busy time of processes not ours). *Ceiling* = what the app and database alone would "
+        f"sustain with all {cpus} cores to themselves: {cpus} x 1000 / (server + database).",
+        "",
+        "| offered /s | cores busy | " + " | ".join(g.replace("_", " ") for g in CPU_GROUPS) + " | ceiling /s |",
+        "|---|---|" + "---|" * len(CPU_GROUPS) + "---|",
+    ]
+    for s in measured:
+        c = s["cpu_ms_per_incident"]
+        app = c.get("server", 0.0) + c.get("database", 0.0)
+        ceiling = f"{cpus * 1000 / app:.0f}" if app > 0 else "-"
+        lines.append(
+            f"| {_num(s['offered_per_s'])} | {c['busy_share']:.0%} | "
+            + " | ".join(f"{c.get(g, 0.0):.1f}" for g in CPU_GROUPS)
+            + f" | {ceiling} |"
+        )
+    return lines
 
 
 def print_summary(console: Console, results: dict[str, Any]) -> None:

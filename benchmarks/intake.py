@@ -17,16 +17,19 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from benchmarks import _intake_report, _stages, _timers
+from benchmarks._cpu import CpuMeter, Reading, per_incident_ms, tree
 from benchmarks._procs import Provider, Server, community_with_households
 from dispatch.kpi.times import percentile
 
@@ -121,6 +124,12 @@ def wait_for_messages(provider: Provider, codes: set[str], timeout_s: float) -> 
     return first
 
 
+def _cpu(meter: CpuMeter, before: Reading, presses: list[Press]) -> dict[str, float] | None:
+    """CPU per acknowledged incident from the step's start until its first messages arrived (or the wait ended)."""
+    acknowledged = sum(1 for p in presses if p.status == 201)
+    return per_incident_ms(meter.since(before), acknowledged) if acknowledged else None
+
+
 def _completed(progress: Progress, task: TaskID, n: int) -> None:
     progress.update(task, completed=n)
 
@@ -137,12 +146,23 @@ def bench_database(
     households: int,
     workdir: Path,
     progress: Progress,
+    database_pid: Callable[[], int | None] = lambda: None,
 ) -> dict[str, Any]:
+    """`database_pid`: the database server's main process, when it runs apart from the app (PostgreSQL)."""
     tokens = community_with_households(workdir / "community", households)
     provider = Provider(workdir / "provider.log")
     began = time.monotonic()
     server = Server(database_url, provider, workdir, workdir / "community", workers)
     startup_s = time.monotonic() - began
+    me = psutil.Process()
+    meter = CpuMeter(
+        {
+            "server": lambda: tree(server.proc.pid),
+            "database": lambda: tree(database_pid()),
+            "provider": lambda: tree(provider.proc.pid),
+            "load_generator": lambda: [me],
+        }
+    )
     used = 0
     steps: list[dict[str, Any]] = []
     all_presses: list[Press] = []
@@ -153,13 +173,14 @@ def bench_database(
             if used + n > len(tokens):
                 break  # never press twice from one household within a run (it would merge, not open)
             task = progress.add_task(f"{name} {rate:g}/s", total=n)
+            before = meter.read()
             presses = asyncio.run(
                 run_step(server.url, tokens[used : used + n], rate, seconds, partial(progress.advance, task))
             )
             used += n
             all_presses += presses
             first = wait_for_messages(provider, {p.code for p in presses if p.code}, 30)
-            steps.append(step_stats(rate, presses, first))
+            steps.append(step_stats(rate, presses, first) | {"cpu_ms_per_incident": _cpu(meter, before, presses)})
             # Past the rate paging keeps up with, keep rising while presses are still acknowledged: intake must
             # stay responsive (and durable) while the worker works off a backlog.
             if not_acknowledging(steps[-1]):
@@ -175,13 +196,14 @@ def bench_database(
             n = int(rate * sustain_s)
             if used + n <= len(tokens):
                 task = progress.add_task(f"{name} {rate:g}/s x{sustain_s:g}s", total=n)
+                before = meter.read()
                 presses = asyncio.run(
                     run_step(server.url, tokens[used : used + n], rate, sustain_s, partial(progress.advance, task))
                 )
                 used += n
                 all_presses += presses
                 first = wait_for_messages(provider, {p.code for p in presses if p.code}, 60)
-                long_run = step_stats(rate, presses, first)
+                long_run = step_stats(rate, presses, first) | {"cpu_ms_per_incident": _cpu(meter, before, presses)}
         first = wait_for_messages(provider, {p.code for p in all_presses if p.code}, 120)
         undelivered = sum(1 for p in all_presses if p.status == 201 and p.code not in first)
         acknowledged = {p.incident_id for p in all_presses if p.incident_id}
@@ -263,12 +285,23 @@ def main(argv: list[str]) -> int:
         if args.db in ("postgis", "both"):
             from tests.support.postgis import start_cluster
 
-            cluster = start_cluster()
+            cluster = start_cluster(durable=True)
             try:
                 work = Path(tmp) / "postgis"
                 work.mkdir()
                 results["postgis"] = bench_database(
-                    "postgis", cluster.url, 2, rates, step_s, sustain_s, timers, spread, households, work, progress
+                    "postgis",
+                    cluster.url,
+                    2,
+                    rates,
+                    step_s,
+                    sustain_s,
+                    timers,
+                    spread,
+                    households,
+                    work,
+                    progress,
+                    database_pid=cluster.postmaster_pid,
                 )
             finally:
                 cluster.stop()

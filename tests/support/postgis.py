@@ -69,6 +69,12 @@ class Cluster:
             sql,
         )
 
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         try:
             self._run(str(self.pg_bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop")
@@ -76,7 +82,9 @@ class Cluster:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """A throwaway cluster. Tests skip fsync (a lost test database costs nothing); `durable` keeps PostgreSQL's
+    defaults (fsync, full page writes) for benchmarks that claim durable commits."""
     pg_bin = _pg_bin()
     if not (
         Path("/usr/share/postgresql/15/extension/postgis.control").exists()
@@ -93,7 +101,8 @@ def start_cluster() -> Cluster:
     cluster._run(str(pg_bin / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-instructions")
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={directory}"
-        " -c fsync=off -c synchronous_commit=on -c full_page_writes=off -c max_connections=200"
+        " -c synchronous_commit=on -c max_connections=200"
+        + ("" if durable else " -c fsync=off -c full_page_writes=off")
     )
     cluster._run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start")
     cluster.psql("postgres", "CREATE DATABASE dispatch_test")
