@@ -18,3 +18,4 @@ class DispatchContext:
     links: LinkSigner
     public_base_url: str
     wait_s: float | None = None
+    alert_budget_per_day: int | None = None

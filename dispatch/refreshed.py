@@ -25,5 +25,11 @@ class Refreshed(Generic[T]):
         self._read = (now, key, value)
         return value
 
+    def amend(self, change: Callable[[T], T], key: Hashable = None) -> None:
+        """Change the kept value in place of a re-read (what this process has just learnt); not its age."""
+        last = self._read
+        if last is not None and last[1] == key:
+            self._read = (last[0], key, change(last[2]))
+
     def forget(self) -> None:
         self._read = None

@@ -88,6 +88,7 @@ def build_runtime(
         links=LinkSigner(settings.secret_key, settings.public_base_url),
         public_base_url=settings.public_base_url,
         wait_s=settings.escalation_wait_s,
+        alert_budget_per_day=settings.alert_budget_per_day,
     )
     provider = provider or make_provider(settings, sessions, clock)
     status_callback = (

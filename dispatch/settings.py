@@ -31,6 +31,8 @@ class Settings:
     data_dir: Path
     twilio: TwilioSettings | None = None
     escalation_wait_s: float | None = None
+    # Alerts one vanguard may get in a day; None keeps the policy's (12).
+    alert_budget_per_day: int | None = None
     load_demo: bool = True
     # How long a process's claim on a timer or an outgoing message lasts: after a crash, the wait before another
     # process takes over. It must exceed the slowest send (the Twilio client's 10 s timeout).
@@ -84,6 +86,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"ESCALATION_WAIT_S must be a number of seconds, got {wait!r}") from exc
     if wait_s is not None and not 1 <= wait_s <= 600:
         raise SettingsError("ESCALATION_WAIT_S must be between 1 and 600 seconds")
+    budget = env.get("ALERT_BUDGET_PER_DAY")
+    if budget and not (budget.isdigit() and 1 <= int(budget) <= 1000):
+        raise SettingsError(
+            f"ALERT_BUDGET_PER_DAY must be a whole number of alerts from 1 to 1000, got {budget!r}; "
+            "unset it to keep the policy's budget (12 a day)"
+        )
     lease = env.get("DISPATCH_LEASE_S")
     try:
         lease_s = float(lease) if lease else 30.0
@@ -99,5 +107,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("DISPATCH_DATA_DIR", REPO_ROOT / "data" / "demo")),
         twilio=twilio,
         escalation_wait_s=wait_s,
+        alert_budget_per_day=int(budget) if budget else None,
         load_demo=env.get("DISPATCH_LOAD_DEMO", "1") not in ("0", "false", "no"),
     )

@@ -33,6 +33,11 @@ class SpentBudgets(Refreshed[frozenset[str]]):
     def get(self, session: Session, now: datetime, budget: int) -> frozenset[str]:
         return self.fresh(now, lambda: spent_today(session, now, budget), key=budget)
 
+    def add(self, people: frozenset[str], budget: int) -> None:
+        """People found over the budget since the last read: the next searches skip them without asking again."""
+        if people:
+            self.amend(lambda spent: spent | people, key=budget)
+
 
 def over_budget(session: Session, person_ids: list[str], now: datetime, budget: int) -> frozenset[str]:
     """Vanguards already alerted `budget` times in the last day: nobody is paged endlessly."""

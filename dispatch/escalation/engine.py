@@ -303,6 +303,7 @@ def vanguards_within_budget(
         chosen = choose_vanguards(session, ctx, incident, plan, ask, now, skip=spent)
         over = over_budget(session, [r.person_id for r in chosen], now, plan.alert_budget_per_day)
         within = [r for r in chosen if r.person_id not in over]
+        ctx.directory.spent_budgets.add(over, plan.alert_budget_per_day)
         if not over or len(within) >= size or len(chosen) < ask or ask >= BUDGET_SEARCH_MAX:
             return within[:size]
         spent |= over

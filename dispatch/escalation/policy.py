@@ -82,7 +82,9 @@ class Policy:
     def label(self, kind: str, lang: str = "zh") -> str:
         return str(self.raw["kinds"][kind][f"label_{lang}"])
 
-    def plan_for(self, kind: str, *, out_of_area: bool, wait_s: float | None = None) -> Plan:
+    def plan_for(
+        self, kind: str, *, out_of_area: bool, wait_s: float | None = None, alert_budget: int | None = None
+    ) -> Plan:
         if kind not in self.raw["kinds"]:
             raise PolicyError(f"unknown incident kind {kind!r}; known: {', '.join(self.kinds)}")
         raw = self.raw
@@ -101,7 +103,7 @@ class Policy:
             stairs_s_per_floor=float(raw["stairs_s_per_floor"]),
             lift_s_per_floor=float(raw["lift_s_per_floor"]),
             max_distance_m=float(raw["max_distance_m"]),
-            alert_budget_per_day=int(raw.get("alert_budget_per_day", 12)),
+            alert_budget_per_day=alert_budget or int(raw.get("alert_budget_per_day", 12)),
             on_scene_bound_s=float(raw.get("on_scene_bound_s", 900)),
             wellbeing_after_s=float(raw.get("wellbeing_after_s", 7200)),
             matching={**raw.get("matching", {}), "roles": list(raw["kinds"][kind].get("roles", []))},

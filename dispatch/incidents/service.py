@@ -152,7 +152,9 @@ def report(
         raise IntakeError(409, f"household {household.id} has no registered building; send a location instead")
     out_of_area = grid_id is None
     try:
-        plan = ctx.policy.plan_for(kind, out_of_area=out_of_area, wait_s=ctx.wait_s)
+        plan = ctx.policy.plan_for(
+            kind, out_of_area=out_of_area, wait_s=ctx.wait_s, alert_budget=ctx.alert_budget_per_day
+        )
     except PolicyError as exc:
         raise IntakeError(422, str(exc)) from exc
 
