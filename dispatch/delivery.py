@@ -3,6 +3,8 @@ on it later (status callbacks): timeline events, failed pages, and moving on at 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,21 @@ from notify.outbox import Delivery, failover
 # Twilio's final statuses that mean the person was not reached.
 SMS_NOT_DELIVERED = frozenset({"failed", "undelivered"})
 CALL_NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+
+
+def record_outcomes(ctx: DispatchContext, session: Session, deliveries: Sequence[Delivery]) -> None:
+    """A batch of send outcomes: their pages read in one query, then each recorded."""
+    _load_pages(session, [d.page_id for d in deliveries])
+    for delivery in deliveries:
+        record_outcome(ctx, session, delivery)
+
+
+def _load_pages(session: Session, page_ids: Iterable[int | None]) -> dict[int, Page]:
+    # Into the session's identity map too: a later session.get(Page, id) then costs no query.
+    wanted = sorted({i for i in page_ids if i is not None})
+    if not wanted:
+        return {}
+    return {p.id: p for p in session.scalars(select(Page).where(Page.id.in_(wanted)))}
 
 
 def record_outcome(ctx: DispatchContext, session: Session, delivery: Delivery) -> None:
@@ -75,10 +92,14 @@ def record_status(ctx: DispatchContext, session: Session, provider_id: str, stat
     return "recorded"
 
 
-def withdrawn(session: Session, msg: OutboxMessage) -> bool:
-    """An alert whose page was answered, stood down or lapsed before it left: sending it would page someone about
-    an incident a human already has. (Outside this check a send may still cross an acceptance by milliseconds.)"""
-    if msg.purpose != "alert" or msg.page_id is None:
-        return False
-    page = session.get(Page, msg.page_id)
-    return page is not None and page.status not in ("paged", "no_answer", "failed")
+def withdrawn(session: Session, messages: Sequence[OutboxMessage]) -> set[int]:
+    """Alerts whose page was answered, stood down or lapsed before they left (their ids): sending one would page
+    someone about an incident a human already has. (Outside this check a send may still cross an acceptance by
+    milliseconds.)"""
+    alerts = [m for m in messages if m.purpose == "alert" and m.page_id is not None]
+    pages = _load_pages(session, [m.page_id for m in alerts])
+    return {
+        m.id
+        for m in alerts
+        if (page := pages.get(m.page_id or 0)) is not None and page.status not in ("paged", "no_answer", "failed")
+    }

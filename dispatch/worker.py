@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
-from dispatch.delivery import record_outcome, withdrawn
+from dispatch.delivery import record_outcomes, withdrawn
 from dispatch.escalation.runner import TimerRunner
 from notify.outbox import Delivery, deliver_due
 from notify.ports import PhoneProvider
@@ -94,8 +94,8 @@ class Worker:
         self._outbox = _Job()
 
     def deliver(self) -> list[Delivery]:
-        def outcome(session: Session, delivery: Delivery) -> None:
-            record_outcome(self._ctx, session, delivery)
+        def outcomes(session: Session, deliveries: list[Delivery]) -> None:
+            record_outcomes(self._ctx, session, deliveries)
 
         return deliver_due(
             self._sessions,
@@ -103,7 +103,7 @@ class Worker:
             self._ctx.clock.now,
             worker=self.id,
             status_callback=self._status_callback,
-            on_outcome=outcome,
+            on_outcomes=outcomes,
             lease=self._lease,
             withdrawn=withdrawn,
         )

@@ -11,7 +11,7 @@ Replies to whoever texts us are rate limited per phone, so a stuck handset or a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,7 +136,7 @@ def _claim(
     now: datetime,
     limit: int,
     lease: timedelta,
-    withdrawn: Callable[[Session, OutboxMessage], bool] | None = None,
+    withdrawn: Callable[[Session, Sequence[OutboxMessage]], set[int]] | None = None,
 ) -> list[_Claimed]:
     due = (
         select(OutboxMessage.id)
@@ -156,8 +156,9 @@ def _claim(
         return []
     rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
     if withdrawn is not None:
+        gone = withdrawn(session, [m for m in rows if m.status == "pending"])
         for m in rows:
-            if m.status == "pending" and withdrawn(session, m):
+            if m.id in gone:
                 m.status = "withdrawn"  # no longer wanted (the page was answered or stood down meanwhile)
         session.flush()
         rows = [m for m in rows if m.status != "withdrawn"]
@@ -208,14 +209,14 @@ def deliver_due(
     worker: str,
     status_callback: str | None = None,
     limit: int = 50,
-    on_outcome: Callable[[Session, Delivery], None] | None = None,
+    on_outcomes: Callable[[Session, list[Delivery]], None] | None = None,
     lease: timedelta = LEASE,
-    withdrawn: Callable[[Session, OutboxMessage], bool] | None = None,
+    withdrawn: Callable[[Session, Sequence[OutboxMessage]], set[int]] | None = None,
 ) -> list[Delivery]:
     """Send what is due: claim a batch (commit), then send, recording outcomes a few at a time (commit).
 
-    `on_outcome` runs inside the outcome's transaction, so what the caller records about it commits with it.
-    `withdrawn` is asked, when a message is claimed, whether it is still wanted; if not it is never sent.
+    `on_outcomes` runs inside the outcomes' transaction, so what the caller records about them commits with them.
+    `withdrawn` is asked, when messages are claimed, which of them are no longer wanted (ids): those are never sent.
     """
     with sessions.begin() as session:
         claimed = _claim(session, worker, now(), limit, lease, withdrawn)
@@ -239,10 +240,10 @@ def deliver_due(
             error = exc
         attempts.append((message_id, sent, error))
         if len(attempts) >= OUTCOMES_PER_COMMIT:
-            results += _record(sessions, attempts, worker, now, on_outcome)
+            results += _record(sessions, attempts, worker, now, on_outcomes)
             attempts = []
     if attempts:
-        results += _record(sessions, attempts, worker, now, on_outcome)
+        results += _record(sessions, attempts, worker, now, on_outcomes)
     return results
 
 
@@ -251,14 +252,19 @@ def _record(
     attempts: list[tuple[int, Sent | None, ProviderError | None]],
     worker: str,
     now: Callable[[], datetime],
-    on_outcome: Callable[[Session, Delivery], None] | None,
+    on_outcomes: Callable[[Session, list[Delivery]], None] | None,
 ) -> list[Delivery]:
     """The outcomes of a few sends, in one transaction. A crash before it commits leaves the messages claimed;
     whoever re-claims them asks the provider first (`find_sent`), so nothing is sent twice."""
     results: list[Delivery] = []
     with sessions.begin() as session:
+        ids = [message_id for message_id, _, _ in attempts]
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True)
+        )
+        messages = {m.id: m for m in rows}
         for message_id, sent, error in attempts:
-            msg = session.get(OutboxMessage, message_id, populate_existing=True)
+            msg = messages.get(message_id)
             if msg is None or msg.claimed_by != worker:  # lease lost to another worker meanwhile
                 continue
             gave_up = failed_over = False
@@ -291,9 +297,9 @@ def _record(
                 failed_over,
                 msg.channel,
             )
-            if on_outcome is not None:
-                on_outcome(session, delivery)
             results.append(delivery)
+        if on_outcomes is not None and results:
+            on_outcomes(session, results)
     return results
 
 
