@@ -266,22 +266,20 @@ def main(argv: list[str]) -> int:
         tempfile.TemporaryDirectory(prefix="vd-intake-", dir="/var/tmp") as tmp,
         Progress(*columns, console=console) as progress,
     ):
+        run = partial(
+            bench_database,
+            rates=rates,
+            step_s=step_s,
+            sustain_s=sustain_s,
+            timers=timers,
+            timer_spread_s=spread,
+            households=households,
+            progress=progress,
+        )
         if args.db in ("sqlite", "both"):
             work = Path(tmp) / "sqlite"
             work.mkdir()
-            results["sqlite"] = bench_database(
-                "sqlite",
-                f"sqlite:///{work / 'dispatch.sqlite'}",
-                1,
-                rates,
-                step_s,
-                sustain_s,
-                timers,
-                spread,
-                households,
-                work,
-                progress,
-            )
+            results["sqlite"] = run("sqlite", f"sqlite:///{work / 'dispatch.sqlite'}", 1, workdir=work)
         if args.db in ("postgis", "both"):
             from tests.support.postgis import start_cluster
 
@@ -289,20 +287,7 @@ def main(argv: list[str]) -> int:
             try:
                 work = Path(tmp) / "postgis"
                 work.mkdir()
-                results["postgis"] = bench_database(
-                    "postgis",
-                    cluster.url,
-                    2,
-                    rates,
-                    step_s,
-                    sustain_s,
-                    timers,
-                    spread,
-                    households,
-                    work,
-                    progress,
-                    database_pid=cluster.postmaster_pid,
-                )
+                results["postgis"] = run("postgis", cluster.url, 2, workdir=work, database_pid=cluster.postmaster_pid)
             finally:
                 cluster.stop()
         task = progress.add_task("stage profile", total=None)
