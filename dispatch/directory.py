@@ -20,11 +20,12 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.clock import LOCAL_TZ
 from dispatch.community.models import Aed as AedRow
 from dispatch.community.models import Building, Grid, Zone
 from dispatch.escalation.budget import SpentBudgets
 from dispatch.matching import Aed, Candidate, Target
-from dispatch.vanguards.acceptance import HistoryCache
+from dispatch.vanguards.acceptance import AnswerHistory, HistoryCache, acceptance_probability
 from dispatch.vanguards.models import Vanguard
 from geo.areas import CommunityMap
 from geo.crs import MetricProjector
@@ -83,6 +84,9 @@ class Directory:
         self._aed_fields: dict[str, WalkField] = {}
         self._aed_stacks: dict[tuple[str, ...], WalkFieldStack] = {}
         self.answers = HistoryCache()
+        # The highest roster acceptance: only raised (a lowered rate leaves it high, still a true bound).
+        self._prior_max = max((c.accept_rate for c in vanguards.values()), default=0.0)
+        self._ceiling: tuple[dict[str, AnswerHistory], int, float] | None = None
         self.spent_budgets = SpentBudgets()
         self.index = SkillIndex(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values())
 
@@ -141,8 +145,25 @@ class Directory:
     def upsert_vanguard(self, candidate: Candidate) -> None:
         with self._lock:
             self._vanguards[candidate.vanguard_id] = candidate
+            self._prior_max = max(self._prior_max, candidate.accept_rate)
+            self._ceiling = None
             self._homes.setdefault(candidate.vanguard_id, (candidate.x, candidate.y))
             self.index.upsert(IndexedPoint(candidate.vanguard_id, candidate.skills, candidate.x, candidate.y))
+
+    def acceptance_ceiling(self, history: dict[str, AnswerHistory], now: datetime) -> float:
+        """No vanguard accepts an alert at `now` more likely than this, given `history` (the answers snapshot the
+        search ranks by). Worked out once per snapshot and local hour: the search uses it to stop scanning early."""
+        hour = now.astimezone(LOCAL_TZ).hour
+        kept = self._ceiling
+        if kept is not None and kept[0] is history and kept[1] == hour:
+            return kept[2]
+        ceiling = acceptance_probability(self._prior_max, None, now)
+        for vanguard_id, answers in history.items():
+            candidate = self._vanguards.get(vanguard_id)
+            if candidate is not None:
+                ceiling = max(ceiling, acceptance_probability(candidate.accept_rate, answers, now))
+        self._ceiling = (history, hour, ceiling)
+        return ceiling
 
     def set_available(self, vanguard_id: str, available: bool) -> None:
         with self._lock:

@@ -198,12 +198,17 @@ def select_best(
     walk: WalkFn | None = None,
     acceptance: Callable[[Sequence[Candidate]], Mapping[str, float]] | None = None,
     batch: int = 32,
+    p_max: float = 1.0,
 ) -> list[Ranked]:
     """The best `size` (and the runners-up seen on the way) from candidates in straight-line order.
 
-    Exact: scanning stops only once the next candidate's lower bound exceeds the `size`-th best score.
+    Exact: scanning stops only once the next candidate's lower bound exceeds the `size`-th best score. `p_max`:
+    nobody's acceptance exceeds it (1 holds for any); a true lower value lets the scan stop much sooner, since
+    everyone's score is then at least their ETA / p_max ** weight.
     """
     needs = frozenset(plan.skills)
+    weight = MatchRules.from_plan(plan).acceptance_weight if acceptance is not None else 0.0
+    bound_factor = 1.0 / max(min(p_max, 1.0), 1e-3) ** weight
     minute = minute_of_week(now)
     ranked: list[Ranked] = []
     chunk: list[Candidate] = []
@@ -225,7 +230,11 @@ def select_best(
         distance = math.hypot(c.x - target.x, c.y - target.y)
         if distance > plan.max_distance_m:
             break
-        if not chunk and len(ranked) >= size and lower_bound_s(distance, target, plan) > ranked[size - 1].score:
+        if (
+            not chunk
+            and len(ranked) >= size
+            and lower_bound_s(distance, target, plan) * bound_factor > ranked[size - 1].score
+        ):
             break
         chunk.append(c)
         if len(chunk) >= batch:

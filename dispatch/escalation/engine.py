@@ -105,6 +105,7 @@ def choose_vanguards(
     walk = field.to_many if field is not None else None
 
     history = directory.answers.get(session, now)
+    p_max = directory.acceptance_ceiling(history, now)
 
     def acceptance(chunk: Sequence[Candidate]) -> dict[str, float]:
         return {c.vanguard_id: acceptance_probability(c.accept_rate, history.get(c.vanguard_id), now) for c in chunk}
@@ -112,7 +113,9 @@ def choose_vanguards(
     def best(skills: tuple[str, ...], count: int, skip: frozenset[str]) -> list[Ranked]:
         wanted = replace(plan, skills=skills)
         near = directory.candidates_near(target, skills)
-        return select_best(target, near, wanted, now, count, excluded=skip, walk=walk, acceptance=acceptance)
+        return select_best(
+            target, near, wanted, now, count, excluded=skip, walk=walk, acceptance=acceptance, p_max=p_max
+        )
 
     ranked = best(plan.skills, size, excluded)
     roles: list[Ranked] = []

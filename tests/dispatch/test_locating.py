@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dispatch.clock import FakeClock
+from dispatch.clock import LOCAL_TZ, FakeClock
 from dispatch.runtime import Runtime
 from dispatch.vanguards import service as vanguards
 from geo.crs import Crs
@@ -189,3 +189,30 @@ def test_answer_histories_are_re_read_at_most_once_a_minute(
     clock.advance(1)
     with runtime.readers() as session:
         assert sum(cache.get(session, clock.now())[page.person_id].offers) == 1
+
+
+def test_nobody_accepts_more_likely_than_the_ceiling_the_search_stops_on(runtime: Runtime, clock: FakeClock) -> None:
+    from sqlalchemy import select
+
+    from dispatch.vanguards.acceptance import AnswerHistory, acceptance_probability
+    from dispatch.vanguards.models import Vanguard
+
+    directory = runtime.ctx.directory
+    with runtime.readers() as session:
+        ids = list(session.scalars(select(Vanguard.id)))
+    now = clock.now()
+    eager = AnswerHistory()
+    for _ in range(30):  # says yes to everything: well above anyone's roster rate
+        eager.add(now.astimezone(LOCAL_TZ).hour, accepted=True)
+    history = {ids[-1]: eager, ids[0]: AnswerHistory()}
+
+    def p(vid: str, answers: dict[str, AnswerHistory]) -> float:
+        candidate = directory.vanguard(vid)
+        assert candidate is not None
+        return acceptance_probability(candidate.accept_rate, answers.get(vid), now)
+
+    for answers in ({}, history):
+        ceiling = directory.acceptance_ceiling(answers, now)
+        assert all(p(vid, answers) <= ceiling for vid in ids)
+        assert max(p(vid, answers) for vid in ids) == pytest.approx(ceiling), "and no looser than it must be"
+    assert directory.acceptance_ceiling(history, now) > directory.acceptance_ceiling({}, now)

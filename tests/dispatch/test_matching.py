@@ -162,11 +162,12 @@ def test_stopping_early_on_the_straight_line_bound_gives_the_same_best_as_rankin
     walk = WALLED.field_from(patient.x, patient.y).to_many
     rates = {c.vanguard_id: c.accept_rate for c in people}
     everyone = rank_candidates(patient, people, PLAN, MONDAY_0330_LOCAL, walk=walk, acceptance=rates)
-    best = select_best(
-        patient, iter(people), PLAN, MONDAY_0330_LOCAL, size, walk=walk,
-        acceptance=lambda chunk: {c.vanguard_id: rates[c.vanguard_id] for c in chunk}, batch=3,
-    )  # fmt: skip
-    assert [r.candidate.vanguard_id for r in best[:size]] == [r.candidate.vanguard_id for r in everyone[:size]]
+    for p_max in (1.0, max(rates.values())):  # any true ceiling on acceptance keeps the answer exact
+        best = select_best(
+            patient, iter(people), PLAN, MONDAY_0330_LOCAL, size, walk=walk,
+            acceptance=lambda chunk: {c.vanguard_id: rates[c.vanguard_id] for c in chunk}, batch=3, p_max=p_max,
+        )  # fmt: skip
+        assert [r.candidate.vanguard_id for r in best[:size]] == [r.candidate.vanguard_id for r in everyone[:size]]
 
 
 def test_the_aed_fetcher_is_the_first_aider_whose_detour_by_the_aed_is_shortest() -> None:
