@@ -34,8 +34,9 @@ class Settings:
     # Alerts one vanguard may get in a day; None keeps the policy's (12).
     alert_budget_per_day: int | None = None
     load_demo: bool = True
-    # How long a process's claim on a timer or an outgoing message lasts: after a crash, the wait before another
-    # process takes over. It must exceed the slowest send (the Twilio client's 10 s timeout).
+    # How long a process's claim on an outgoing message lasts: after a crash, the wait before another process takes
+    # over. It must exceed the slowest send (the Twilio client's 10 s timeout). Also the wait before an escalation
+    # step that failed is retried (a crash mid-step leaves its timer due at once: nothing of it committed).
     lease_s: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import pytest
 from sqlalchemy import delete, func, select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
 from dispatch.community.models import Staff
+from dispatch.escalation import engine
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.runner import TimerRunner
+from dispatch.incidents.models import Page
 from dispatch.runtime import Runtime
 from notify.simulated import inbox
 from tests.support.flow import auth, deliver, phones_alerted, press, reply, tick, timeline_types
@@ -186,15 +190,48 @@ def test_two_processes_racing_for_due_timers_fire_each_exactly_once(
     assert done == 3
 
 
-def test_a_worker_whose_lease_expired_cannot_fire_the_step_again(
-    client: TestClient, runtime: Runtime, clock: FakeClock
+def test_a_crash_in_the_middle_of_a_step_leaves_its_timer_due_at_once(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    press(client, kind="medical")
-    clock.advance(31)
-    slow = TimerRunner(runtime.sessions, runtime.ctx, "slow")
-    fast = TimerRunner(runtime.sessions, runtime.ctx, "fast")
-    [timer_id] = slow.claim_due()
-    clock.advance(60)  # the slow worker stalls past its lease; another takes over
-    assert fast.claim_due() == [timer_id]
-    assert fast.fire(timer_id) is True
-    assert slow.fire(timer_id) is False, "the stale claim is refused"
+    r = client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one"))
+    assert r.status_code == 201
+
+    def dies(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed mid-step")  # not an error the runner handles: the process is going down
+
+    with monkeypatch.context() as m:
+        m.setattr(engine, "fire", dies)
+        with pytest.raises(SystemExit):
+            TimerRunner(runtime.sessions, runtime.ctx, "doomed").run_due()
+    with runtime.readers() as session:
+        timer = session.scalars(select(EscalationTimer).where(EscalationTimer.incident_id == r.json()["id"])).one()
+        assert session.scalar(select(func.count()).select_from(Page)) == 0, "nothing of the dead step committed"
+    assert (timer.status, timer.claimed_by) == ("pending", None)
+    assert TimerRunner(runtime.sessions, runtime.ctx, "survivor").run_due() == 1, "no lease to wait out"
+    assert deliver(runtime) == 3
+
+
+def test_a_step_that_fails_is_retried_after_the_lease_not_in_a_tight_loop(
+    client: TestClient, runtime: Runtime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one"))
+    calls: list[int] = []
+    real_fire = engine.fire
+
+    def fails_once(*args: Any, **kwargs: Any) -> int | None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the provider's library blew up")
+        return real_fire(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fire", fails_once)
+    runner = TimerRunner(runtime.sessions, runtime.ctx, "w")
+    assert runner.run_due() == 0 and len(calls) == 1
+    assert runner.run_due() == 0 and len(calls) == 1, "put back until its lease ends"
+    clock.advance(runner.lease.total_seconds() + 1)
+    assert runner.run_due() == 1 and len(calls) == 2
+    with runtime.readers() as session:
+        timer = session.scalars(
+            select(EscalationTimer).where(EscalationTimer.incident_id == r.json()["id"], EscalationTimer.step == 0)
+        ).one()
+    assert (timer.status, timer.attempts) == ("done", 2)  # one attempt failed, the next fired

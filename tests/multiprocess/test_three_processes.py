@@ -172,7 +172,6 @@ def test_three_processes_one_killed_every_step_fires_once_and_everyone_is_acknow
     db = make_engine(database)
     began = time.monotonic()
     victim = servers[0]
-    victim_pid = victim.proc.pid if victim.proc else 0
 
     def press(i: int) -> None:
         # Round-robin over the processes still alive; a press refused by the killed one is retried elsewhere with
@@ -206,12 +205,6 @@ def test_three_processes_one_killed_every_step_fires_once_and_everyone_is_acknow
                     break
                 assert time.monotonic() - began < 60, "no escalation step fired"
                 time.sleep(0.05)
-            with db.connect() as conn:
-                held = conn.execute(
-                    select(func.count())
-                    .select_from(EscalationTimer)
-                    .where(EscalationTimer.status == "claimed", EscalationTimer.claimed_by.contains(f":{victim_pid}:"))
-                ).scalar()
             victim.kill()
             killed_at = time.monotonic() - began
             pressed_before_kill = sum(f.done() for f in pressing)
@@ -323,7 +316,6 @@ def test_three_processes_one_killed_every_step_fires_once_and_everyone_is_acknow
         "lease_s": LEASE_S,
         "presses_done_before_kill": pressed_before_kill,
         "killed_at_s": round(killed_at, 2),
-        "timers_held_by_victim_at_kill": held,
         "step_timers": len(step_timers),
         "step_timers_fired": len(done),
         "step_timers_skipped": sum(t.status == "skipped" for t in step_timers),
