@@ -50,7 +50,8 @@ def markdown(results: dict[str, Any]) -> str:
             continue
         t = r["timers"]
         parts.append(
-            f"| {db} | {r['app_processes']} | {_num(r.get('acknowledged_per_s'))} | {_num(r['sustained_per_s'])} | "
+            f"| {db} | {r['app_processes']} | {_num(r.get('acknowledged_per_s'))} | "
+            f"{_num(r['sustained_per_s'])} for {_num(r.get('sustained_for_s'))} s | "
             f"{_ms(r['p50_ms'])} | "
             f"{_ms(r['p99_ms'])} | {_num(r['latency_at_offered_per_s'])}"
             f"{' (saturated)' if r.get('latency_step_saturated') else ''} | {r['lost']} | {t.get('pending')} | "
@@ -68,7 +69,7 @@ def markdown(results: dict[str, Any]) -> str:
             "first message p50 | first message p99 | no message |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        runs = list(r["steps"]) + ([r["sustained_run"]] if r.get("sustained_run") else [])
+        runs = list(r["steps"]) + list(r.get("sustained_runs") or [])
         for s in runs:
             parts.append(
                 f"| {_num(s['offered_per_s'])} | {s['requests']} | {s['acknowledged']} | {s['errors']} | "

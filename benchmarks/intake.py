@@ -166,21 +166,29 @@ def bench_database(
     used = 0
     steps: list[dict[str, Any]] = []
     all_presses: list[Press] = []
+
+    def press_at(rate: float, seconds: float, label: str, wait_s: float) -> dict[str, Any] | None:
+        """One open-loop step; None when the run has no fresh households left for it."""
+        nonlocal used
+        n = int(rate * seconds)
+        if used + n > len(tokens):
+            return None  # never press twice from one household within a run (it would merge, not open)
+        task = progress.add_task(label, total=n)
+        before = meter.read()
+        presses = asyncio.run(
+            run_step(server.url, tokens[used : used + n], rate, seconds, partial(progress.advance, task))
+        )
+        used += n
+        all_presses.extend(presses)
+        first = wait_for_messages(provider, {p.code for p in presses if p.code}, wait_s)
+        return step_stats(rate, presses, first) | {"cpu_ms_per_incident": _cpu(meter, before, presses)}
+
     try:
-        plan = [(r, step_s) for r in rates]
-        for rate, seconds in plan:
-            n = int(rate * seconds)
-            if used + n > len(tokens):
-                break  # never press twice from one household within a run (it would merge, not open)
-            task = progress.add_task(f"{name} {rate:g}/s", total=n)
-            before = meter.read()
-            presses = asyncio.run(
-                run_step(server.url, tokens[used : used + n], rate, seconds, partial(progress.advance, task))
-            )
-            used += n
-            all_presses += presses
-            first = wait_for_messages(provider, {p.code for p in presses if p.code}, 30)
-            steps.append(step_stats(rate, presses, first) | {"cpu_ms_per_incident": _cpu(meter, before, presses)})
+        for rate in rates:
+            stats = press_at(rate, step_s, f"{name} {rate:g}/s", 30)
+            if stats is None:
+                break
+            steps.append(stats)
             # Past the rate paging keeps up with, keep rising while presses are still acknowledged: intake must
             # stay responsive (and durable) while the worker works off a backlog.
             if not_acknowledging(steps[-1]):
@@ -188,22 +196,17 @@ def bench_database(
         sustained = [s for s in steps if not saturated(s)]
         acknowledging = [s for s in steps if not not_acknowledging(s)]
         best = max(sustained, key=lambda s: s["offered_per_s"]) if sustained else None
-        long_run: dict[str, Any] | None = None
-        if best is not None and sustain_s > 0:
+        long_runs: list[dict[str, Any]] = []
+        # The highest rate that held for a step, for `sustain_s`; if it does not hold that long, the next lower one.
+        for rate in sorted({s["offered_per_s"] for s in sustained}, reverse=True)[:2] if sustain_s > 0 else []:
             # Let the worker work off the backlog of the overloaded steps first.
             wait_for_messages(provider, {p.code for p in all_presses if p.code}, 600)
-            rate = best["offered_per_s"]
-            n = int(rate * sustain_s)
-            if used + n <= len(tokens):
-                task = progress.add_task(f"{name} {rate:g}/s x{sustain_s:g}s", total=n)
-                before = meter.read()
-                presses = asyncio.run(
-                    run_step(server.url, tokens[used : used + n], rate, sustain_s, partial(progress.advance, task))
-                )
-                used += n
-                all_presses += presses
-                first = wait_for_messages(provider, {p.code for p in presses if p.code}, 60)
-                long_run = step_stats(rate, presses, first) | {"cpu_ms_per_incident": _cpu(meter, before, presses)}
+            stats = press_at(rate, sustain_s, f"{name} {rate:g}/s x{sustain_s:g}s", 60)
+            if stats is None:
+                break
+            long_runs.append(stats)
+            if not saturated(stats):
+                break
         first = wait_for_messages(provider, {p.code for p in all_presses if p.code}, 120)
         undelivered = sum(1 for p in all_presses if p.status == 201 and p.code not in first)
         acknowledged = {p.incident_id for p in all_presses if p.incident_id}
@@ -218,8 +221,9 @@ def bench_database(
     at_200 = next((s for s in sustained if s["offered_per_s"] == 200), None)
     headline = at_200 or best or (steps[0] if steps else {})
     sustained_rate, sustained_for = 0.0, 0.0
-    if long_run is not None and not saturated(long_run):
-        sustained_rate, sustained_for = long_run["achieved_per_s"], sustain_s
+    held = [r for r in long_runs if not saturated(r)]
+    if held:
+        sustained_rate, sustained_for = held[0]["achieved_per_s"], sustain_s
     elif best is not None:
         sustained_rate, sustained_for = best["achieved_per_s"], step_s
     return {
@@ -228,7 +232,7 @@ def bench_database(
         "sustained_per_s": sustained_rate,
         "acknowledged_per_s": max((s["achieved_per_s"] for s in acknowledging), default=0.0),
         "acknowledged_offered_per_s": max((s["offered_per_s"] for s in acknowledging), default=None),
-        "sustained_offered_per_s": best["offered_per_s"] if best else None,
+        "sustained_offered_per_s": held[0]["offered_per_s"] if held else (best["offered_per_s"] if best else None),
         "sustained_for_s": sustained_for,
         "p50_ms": headline.get("first_message_p50_ms"),
         "p99_ms": headline.get("first_message_p99_ms"),
@@ -239,7 +243,7 @@ def bench_database(
         "incidents_in_database": stored,
         "no_message_after_drain": undelivered,
         "steps": steps,
-        "sustained_run": long_run,
+        "sustained_runs": long_runs,
         "timers": lateness,
     }
 
