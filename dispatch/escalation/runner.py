@@ -10,10 +10,13 @@ retried after that instead of in a tight loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
@@ -23,6 +26,19 @@ from dispatch.incidents.models import Incident
 from dispatch.incidents.states import OPEN_SEARCH, Status
 
 log = logging.getLogger(__name__)
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for FOR UPDATE NOWAIT on a row another transaction holds
+
+
+class IncidentBusy(Exception):
+    """The timer's incident is locked by a transaction under way; the timer stays due."""
+
+
+@dataclass(frozen=True)
+class Fired:
+    timer_id: int | None
+    result: Literal["fired", "none_due", "busy", "failed"]
+
 
 LEASE = timedelta(seconds=30)
 
@@ -42,7 +58,7 @@ class TimerRunner:
         self._on_fired = on_fired
         self.lease = lease
 
-    def _next_due(self, session: Session, now: datetime) -> EscalationTimer | None:
+    def _next_due(self, session: Session, now: datetime, skip: Collection[int]) -> EscalationTimer | None:
         due = (
             select(EscalationTimer)
             .where(
@@ -50,37 +66,39 @@ class TimerRunner:
                     (EscalationTimer.status == "pending") & (EscalationTimer.due_at <= now),
                     # Put back after an error (or claimed by a version that leased timers before firing them).
                     (EscalationTimer.status == "claimed") & (EscalationTimer.claimed_until < now),
-                )
+                ),
             )
             .order_by(EscalationTimer.due_at, EscalationTimer.id)
             .limit(1)
         )
+        if skip:
+            due = due.where(EscalationTimer.id.not_in(skip))
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         return session.scalars(due).first()
 
-    def fire_next(self) -> bool | None:
-        """Fire the earliest due timer, in one transaction with what its step writes. None when nothing is due;
-        False when its step failed (put back for a retry after the lease)."""
+    def fire_next(self, skip: Collection[int] = ()) -> Fired:
+        """Fire the earliest due timer (but those in `skip`), in one transaction with what its step writes."""
         now = self._ctx.clock.now()
         timer_id: int | None = None
         try:
             with self._sessions.begin() as session:
-                timer = self._next_due(session, now)
+                timer = self._next_due(session, now, skip)
                 if timer is None:
-                    return None
+                    return Fired(None, "none_due")
                 timer_id = timer.id
                 self._fire(session, timer, now)
-            return True
+            return Fired(timer_id, "fired")
+        except IncidentBusy:
+            return Fired(timer_id, "busy")  # rolled back: still due, tried again at the next wake or tick
         except Exception:  # one bad incident must not stop the others' escalation
             log.exception("escalation timer %s failed; it will be retried after %s", timer_id, self.lease)
             if timer_id is not None:
                 self._put_back(timer_id, now)
-            return False
+            return Fired(timer_id, "failed")
 
     def _fire(self, session: Session, timer: EscalationTimer, now: datetime) -> None:
-        lock = session.get_bind().dialect.name == "postgresql"
-        incident = session.get(Incident, timer.incident_id, with_for_update=lock, populate_existing=True)
+        incident = self._lock_incident(session, timer.incident_id)
         timer.fired_at, timer.claimed_by, timer.claimed_until = now, self.worker, None
         timer.attempts += 1
         if timer.kind == moves.ON_SCENE_CHECK:
@@ -92,6 +110,20 @@ class TimerRunner:
             return
         timer.status = "done"
         engine.fire(session, self._ctx, incident, timer.step)
+
+    @staticmethod
+    def _lock_incident(session: Session, incident_id: str) -> Incident | None:
+        """The incident, locked for the step. On PostgreSQL without waiting: a response (an acceptance, a decline)
+        locks the incident first and then updates its timers, so waiting here while holding the timer's lock could
+        deadlock with it. The timer stays due and is tried again at the next wake or tick."""
+        if session.get_bind().dialect.name != "postgresql":
+            return session.get(Incident, incident_id, populate_existing=True)  # SQLite: the write lock is ours
+        try:
+            return session.get(Incident, incident_id, with_for_update={"nowait": True}, populate_existing=True)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                raise IncidentBusy(incident_id) from exc
+            raise
 
     def _put_back(self, timer_id: int, now: datetime) -> None:
         with self._sessions.begin() as session:
@@ -109,11 +141,14 @@ class TimerRunner:
     def run_due(self, limit: int = 50) -> int:
         """Fire up to `limit` due timers; returns how many fired (a stale step that did nothing counts)."""
         fired = 0
+        busy: set[int] = set()
         for _ in range(limit):
-            outcome = self.fire_next()
-            if outcome is None:
+            outcome = self.fire_next(skip=busy)
+            if outcome.timer_id is None:
                 break
-            fired += int(outcome)
+            if outcome.result == "busy":
+                busy.add(outcome.timer_id)
+            fired += outcome.result == "fired"
         if fired and self._on_fired:
             self._on_fired()
         return fired

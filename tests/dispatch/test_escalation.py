@@ -14,7 +14,7 @@ from dispatch.community.models import Staff
 from dispatch.escalation import engine
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.runner import TimerRunner
-from dispatch.incidents.models import Page
+from dispatch.incidents.models import Incident, Page
 from dispatch.runtime import Runtime
 from notify.simulated import inbox
 from tests.support.flow import auth, deliver, phones_alerted, press, reply, tick, timeline_types
@@ -235,3 +235,28 @@ def test_a_step_that_fails_is_retried_after_the_lease_not_in_a_tight_loop(
             select(EscalationTimer).where(EscalationTimer.incident_id == r.json()["id"], EscalationTimer.step == 0)
         ).one()
     assert (timer.status, timer.attempts) == ("done", 2)  # one attempt failed, the next fired
+
+
+@pytest.mark.parametrize("backend", ["postgis"])  # row locks: SQLite has one write lock, nothing to deadlock on
+def test_a_step_never_waits_for_an_incident_a_response_is_changing(client: TestClient, runtime: Runtime) -> None:
+    # A response (accept, decline) locks the incident and then updates its timers; a step that held its timer and
+    # waited for the incident could deadlock with it. The step leaves the timer due and comes back.
+    r = client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one"))
+    incident_id = r.json()["id"]
+    with runtime.engine.connect() as response_under_way:
+        held = response_under_way.begin()
+        response_under_way.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+        fired: list[int] = []
+        step = threading.Thread(target=lambda: fired.append(TimerRunner(runtime.sessions, runtime.ctx, "w").run_due()))
+        step.start()
+        step.join(timeout=10)
+        waited = step.is_alive()
+        held.rollback()  # lets a waiting step finish, so that a regression fails here instead of hanging
+        step.join()
+    assert not waited, "the step waited for the incident's lock"
+    assert fired == [0]
+    with runtime.readers() as session:
+        timer = session.scalars(select(EscalationTimer).where(EscalationTimer.incident_id == incident_id)).one()
+    assert (timer.status, timer.attempts) == ("pending", 0), "still due, not put back as a failure"
+    assert TimerRunner(runtime.sessions, runtime.ctx, "w").run_due() == 1
+    assert deliver(runtime) == 3
