@@ -25,7 +25,7 @@ from dispatch.web.views import incident_out
 STAGES = (
     ("intake: report", "dispatch/incidents/service.py", "report"),
     ("intake: response body (incident_out)", "dispatch/web/views.py", "incident_out"),
-    ("worker: step 0 (claim + fire)", "dispatch/escalation/runner.py", "run_due"),
+    ("worker: step 0 (take the due timer + fire)", "dispatch/escalation/runner.py", "run_due"),
     ("  matching: choose_vanguards", "dispatch/escalation/engine.py", "choose_vanguards"),
     ("  paging: page_recipients", "dispatch/escalation/engine.py", "page_recipients"),
     ("commits (all transactions)", "sqlalchemy/orm/session.py", "commit"),

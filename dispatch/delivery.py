@@ -96,10 +96,10 @@ def withdrawn(session: Session, messages: Sequence[OutboxMessage]) -> set[int]:
     """Alerts whose page was answered, stood down or lapsed before they left (their ids): sending one would page
     someone about an incident a human already has. (Outside this check a send may still cross an acceptance by
     milliseconds.)"""
-    alerts = [m for m in messages if m.purpose == "alert" and m.page_id is not None]
-    pages = _load_pages(session, [m.page_id for m in alerts])
+    alerts = {m.id: m.page_id for m in messages if m.purpose == "alert" and m.page_id is not None}
+    pages = _load_pages(session, alerts.values())
     return {
-        m.id
-        for m in alerts
-        if (page := pages.get(m.page_id or 0)) is not None and page.status not in ("paged", "no_answer", "failed")
+        message_id
+        for message_id, page_id in alerts.items()
+        if (page := pages.get(page_id)) is not None and page.status not in ("paged", "no_answer", "failed")
     }

@@ -144,9 +144,9 @@ class TimerRunner:
         busy: set[int] = set()
         for _ in range(limit):
             outcome = self.fire_next(skip=busy)
-            if outcome.timer_id is None:
+            if outcome.timer_id is None:  # nothing due (or the database failed before a timer was taken)
                 break
-            if outcome.result == "busy":
+            if outcome.result == "busy":  # left due; skipped for the rest of this round
                 busy.add(outcome.timer_id)
             fired += outcome.result == "fired"
         if fired and self._on_fired:
