@@ -22,23 +22,21 @@ CALL_NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 def record_outcomes(ctx: DispatchContext, session: Session, deliveries: Sequence[Delivery]) -> None:
     """A batch of send outcomes: their pages read in one query, then each recorded."""
-    _load_pages(session, [d.page_id for d in deliveries])
+    pages = _load_pages(session, [d.page_id for d in deliveries])
     for delivery in deliveries:
-        record_outcome(ctx, session, delivery)
+        record_outcome(ctx, session, delivery, pages.get(delivery.page_id) if delivery.page_id is not None else None)
 
 
 def _load_pages(session: Session, page_ids: Iterable[int | None]) -> dict[int, Page]:
-    # Into the session's identity map too: a later session.get(Page, id) then costs no query.
     wanted = sorted({i for i in page_ids if i is not None})
     if not wanted:
         return {}
     return {p.id: p for p in session.scalars(select(Page).where(Page.id.in_(wanted)))}
 
 
-def record_outcome(ctx: DispatchContext, session: Session, delivery: Delivery) -> None:
+def record_outcome(ctx: DispatchContext, session: Session, delivery: Delivery, page: Page | None) -> None:
     if delivery.incident_id is None:
         return
-    page = session.get(Page, delivery.page_id) if delivery.page_id is not None else None
     person = page.person_id if page else None
     now = ctx.clock.now()
     if delivery.sent is not None:

@@ -18,12 +18,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
+from dispatch.db.engine import reader
 from dispatch.delivery import record_outcomes, withdrawn
 from dispatch.escalation.runner import TimerRunner
 from notify.outbox import Delivery, deliver_due
 from notify.ports import PhoneProvider
 
 log = logging.getLogger(__name__)
+
+BATCH = 50  # timers fired, or messages sent, per round
 
 
 class _Job:
@@ -82,6 +85,7 @@ class Worker:
     ) -> None:
         self.id = worker_id()
         self._sessions = sessions
+        self._readers = sessionmaker(reader(sessions.kw["bind"]))
         self._ctx = ctx
         self._provider = provider
         self._status_callback = status_callback
@@ -106,16 +110,19 @@ class Worker:
             on_outcomes=outcomes,
             lease=self._lease,
             withdrawn=withdrawn,
+            limit=BATCH,
+            readers=self._readers,
         )
 
     def _deliver_job(self) -> None:
         def work() -> bool:
-            return bool(self.deliver())
+            return len(self.deliver()) >= BATCH  # a full batch: more may be due
 
         self._outbox.run(work, "outbox delivery failed; will retry")
 
     def _timers_job(self) -> None:
-        self._timers.run(lambda: self.timers.run_due() > 0, "escalation tick failed; will retry")
+        # A full round: more may be due. Otherwise what falls due meanwhile comes with its wake or the next tick.
+        self._timers.run(lambda: self.timers.run_due(BATCH) >= BATCH, "escalation tick failed; will retry")
 
     def start(self) -> None:
         scheduler = BackgroundScheduler(

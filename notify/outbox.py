@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.models import OutboxMessage
@@ -130,15 +130,8 @@ class _Claimed:
     orphaned: bool  # a previous sender's lease expired mid-send: it may have gone out
 
 
-def _claim(
-    session: Session,
-    worker: str,
-    now: datetime,
-    limit: int,
-    lease: timedelta,
-    withdrawn: Callable[[Session, Sequence[OutboxMessage]], set[int]] | None = None,
-) -> list[_Claimed]:
-    due = (
+def _due_ids(now: datetime, limit: int) -> Select[int]:
+    return (
         select(OutboxMessage.id)
         .where(
             or_(
@@ -149,6 +142,17 @@ def _claim(
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
+
+
+def _claim(
+    session: Session,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    withdrawn: Callable[[Session, Sequence[OutboxMessage]], set[int]] | None = None,
+) -> list[_Claimed]:
+    due = _due_ids(now, limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(session.scalars(due))
@@ -212,12 +216,19 @@ def deliver_due(
     on_outcomes: Callable[[Session, list[Delivery]], None] | None = None,
     lease: timedelta = LEASE,
     withdrawn: Callable[[Session, Sequence[OutboxMessage]], set[int]] | None = None,
+    readers: sessionmaker[Session] | None = None,
 ) -> list[Delivery]:
     """Send what is due: claim a batch (commit), then send, recording outcomes a few at a time (commit).
 
     `on_outcomes` runs inside the outcomes' transaction, so what the caller records about them commits with them.
     `withdrawn` is asked, when messages are claimed, which of them are no longer wanted (ids): those are never sent.
+    `readers` (read-only sessions) look first whether anything is due: on SQLite a write transaction that finds
+    nothing still makes every other writer wait for it.
     """
+    if readers is not None:
+        with readers() as session:
+            if session.scalar(_due_ids(now(), 1)) is None:
+                return []
     with sessions.begin() as session:
         claimed = _claim(session, worker, now(), limit, lease, withdrawn)
     held_since = now()

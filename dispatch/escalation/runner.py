@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
+from dispatch.db.engine import reader
 from dispatch.escalation import engine, moves
 from dispatch.escalation.models import EscalationTimer
 from dispatch.incidents.models import Incident
@@ -53,29 +54,37 @@ class TimerRunner:
         lease: timedelta = LEASE,
     ) -> None:
         self._sessions = sessions
+        self._readers = sessionmaker(reader(sessions.kw["bind"]))
         self._ctx = ctx
         self.worker = worker
         self._on_fired = on_fired
         self.lease = lease
 
-    def _next_due(self, session: Session, now: datetime, skip: Collection[int]) -> EscalationTimer | None:
-        due = (
-            select(EscalationTimer)
-            .where(
-                or_(
-                    (EscalationTimer.status == "pending") & (EscalationTimer.due_at <= now),
-                    # Put back after an error (or claimed by a version that leased timers before firing them).
-                    (EscalationTimer.status == "claimed") & (EscalationTimer.claimed_until < now),
-                ),
-            )
-            .order_by(EscalationTimer.due_at, EscalationTimer.id)
-            .limit(1)
+    @staticmethod
+    def _due(now: datetime) -> Select[EscalationTimer]:
+        return select(EscalationTimer).where(
+            or_(
+                (EscalationTimer.status == "pending") & (EscalationTimer.due_at <= now),
+                # Put back after an error (or claimed by a version that leased timers before firing them).
+                (EscalationTimer.status == "claimed") & (EscalationTimer.claimed_until < now),
+            ),
         )
+
+    def _next_due(self, session: Session, now: datetime, skip: Collection[int]) -> EscalationTimer | None:
+        due = self._due(now).order_by(EscalationTimer.due_at, EscalationTimer.id).limit(1)
         if skip:
             due = due.where(EscalationTimer.id.not_in(skip))
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         return session.scalars(due).first()
+
+    def count_due(self, limit: int) -> int:
+        """How many timers are due (at most `limit`), read without taking a write turn: on SQLite a write
+        transaction that finds nothing due still makes every request writer wait for it."""
+        now = self._ctx.clock.now()
+        with self._readers() as session:
+            query = self._due(now).with_only_columns(EscalationTimer.id).limit(limit)
+            return len(session.scalars(query).all())
 
     def fire_next(self, skip: Collection[int] = ()) -> Fired:
         """Fire the earliest due timer (but those in `skip`), in one transaction with what its step writes."""
@@ -139,12 +148,13 @@ class TimerRunner:
             )
 
     def run_due(self, limit: int = 50) -> int:
-        """Fire up to `limit` due timers; returns how many fired (a stale step that did nothing counts)."""
+        """Fire the timers due now, up to `limit`; returns how many fired (a stale step that did nothing counts).
+        Timers falling due meanwhile wait for the next round (a wake or a tick)."""
         fired = 0
         busy: set[int] = set()
-        for _ in range(limit):
+        for _ in range(self.count_due(limit)):
             outcome = self.fire_next(skip=busy)
-            if outcome.timer_id is None:  # nothing due (or the database failed before a timer was taken)
+            if outcome.timer_id is None:  # another process took the rest (or the database failed first)
                 break
             if outcome.result == "busy":  # left due; skipped for the rest of this round
                 busy.add(outcome.timer_id)

@@ -1,0 +1,65 @@
+"""What the worker's rounds cost the database: an idle round takes no write turn (on SQLite every request writer
+would queue behind it), and a wave's send outcomes read their pages in one query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+from starlette.testclient import TestClient
+
+from dispatch.clock import FakeClock
+from dispatch.runtime import Runtime
+from tests.support.flow import deliver, phones_alerted, press
+
+
+@contextmanager
+def watching(engine: Engine) -> Iterator[dict[str, list[str]]]:
+    seen: dict[str, list[str]] = {"write_transactions": [], "statements": []}
+
+    def on_begin(conn: Any) -> None:
+        if not conn.get_execution_options().get("read_only"):
+            seen["write_transactions"].append("begin")
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen["statements"].append(" ".join(statement.split()))
+
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "before_cursor_execute", on_statement)
+
+
+def test_an_idle_round_takes_no_write_transaction(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    press(client, kind="medical")
+    deliver(runtime)
+    clock.advance(5)  # the next step is due in 30 s: nothing to do now
+    with watching(runtime.engine) as seen:
+        assert runtime.worker.timers.run_due() == 0
+        assert runtime.worker.deliver() == []
+    assert seen["write_transactions"] == []
+    assert seen["statements"], "it did look"
+
+
+def test_a_round_fires_what_is_due_and_then_stops(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    press(client, kind="medical")
+    press(client, token="hh_token_two", kind="medical")
+    deliver(runtime)
+    clock.advance(30)  # both incidents' second waves are due
+    with watching(runtime.engine) as seen:
+        assert runtime.worker.timers.run_due() == 2
+    assert len(seen["write_transactions"]) == 2, "one transaction per step, none to find that nothing is left"
+
+
+def test_a_waves_send_outcomes_read_their_pages_once(client: TestClient, runtime: Runtime) -> None:
+    press(client, kind="medical")
+    with watching(runtime.engine) as seen:
+        sent = deliver(runtime)
+    assert sent == len(phones_alerted(runtime)) == 3
+    page_reads = [s for s in seen["statements"] if s.startswith("SELECT pages.id")]
+    assert len(page_reads) == 2, "once to check none was withdrawn, once to record the outcomes"
