@@ -14,6 +14,14 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
+def _errors(step: dict[str, Any]) -> str:
+    """The count, and what they were: 503 is the server refusing a press it could not take in time."""
+    kinds = step.get("error_kinds") or {}
+    if not step["errors"] or not kinds:
+        return str(step["errors"])
+    return f"{step['errors']} ({', '.join(f'{kind}: {n}' for kind, n in sorted(kinds.items()))})"
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
@@ -72,7 +80,7 @@ def markdown(results: dict[str, Any]) -> str:
         runs = list(r["steps"]) + list(r.get("sustained_runs") or [])
         for s in runs:
             parts.append(
-                f"| {_num(s['offered_per_s'])} | {s['requests']} | {s['acknowledged']} | {s['errors']} | "
+                f"| {_num(s['offered_per_s'])} | {s['requests']} | {s['acknowledged']} | {_errors(s)} | "
                 f"{_num(s['achieved_per_s'])} | {_ms(s['response_p50_ms'])} | {_ms(s['response_p99_ms'])} | "
                 f"{_ms(s['first_message_p50_ms'])} | {_ms(s['first_message_p99_ms'])} | {s['no_message']} |"
             )

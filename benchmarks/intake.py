@@ -66,7 +66,10 @@ async def run_step(url: str, tokens: list[str], rate: float, seconds: float, on_
     """Open loop: request i is sent at start + i / rate whether or not earlier ones have answered."""
     n = int(rate * seconds)
     presses = [Press(0.0) for _ in range(n)]
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    # Idle connections are dropped by the client before uvicorn's 5-s keep-alive timeout closes them: otherwise a
+    # request sent on a connection the server is closing fails with ReadError, a race of the client's, not the
+    # server's load (seen a few times in earlier runs).
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
         start = time.monotonic()
         tasks = []

@@ -12,6 +12,7 @@ from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import load_settings
 from dispatch.web import api, demo_api, pages, screens, webhooks
 from dispatch.web import voice as voice_webhooks
+from dispatch.web.shedding import PressShedding
 
 
 def create_app(runtime: Runtime | None = None, *, start_background: bool = True) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
         description="Emergency dispatch to neighbourhood vanguards. Never replaces 120 / 110 / 119.",
     )
     app.state.runtime = runtime
+    app.add_middleware(PressShedding, limit=lambda: app.state.runtime.settings.presses_in_flight_max)
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(voice_webhooks.router)

@@ -38,6 +38,8 @@ class Settings:
     # over. It must exceed the slowest send (the Twilio client's 10 s timeout). Also the wait before an escalation
     # step that failed is retried (a crash mid-step leaves its timer due at once: nothing of it committed).
     lease_s: float = 30.0
+    # Presses one process takes at once; the next is refused at once with 503 and Retry-After (web/shedding.py).
+    presses_in_flight_max: int = 128
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -100,8 +102,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"DISPATCH_LEASE_S must be a number of seconds, got {lease!r}") from exc
     if not 2 <= lease_s <= 600:
         raise SettingsError("DISPATCH_LEASE_S must be between 2 and 600 seconds")
+    in_flight = env.get("PRESSES_IN_FLIGHT_MAX")
+    if in_flight and not (in_flight.isdigit() and 1 <= int(in_flight) <= 10000):
+        raise SettingsError(
+            f"PRESSES_IN_FLIGHT_MAX must be a whole number of presses from 1 to 10000, got {in_flight!r}; "
+            "unset it for the default (128)"
+        )
     return Settings(
         lease_s=lease_s,
+        presses_in_flight_max=int(in_flight) if in_flight else 128,
         database_url=env.get("DATABASE_URL") or default_sqlite_url(var_dir),
         public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         secret_key=_secret_key(env, var_dir),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks import _intake_report
 from benchmarks._procs import community_with_households
 from benchmarks.intake import Press, not_acknowledging, saturated, step_stats
 
@@ -31,6 +32,14 @@ def test_a_step_that_keeps_up_with_no_errors_and_a_fast_tail_is_not_saturated() 
     assert not not_acknowledging(slow), "paging fell behind, but every press was acknowledged at once"
     late = [Press(sent=i / 10, done=i / 10 + 1.5, status=201, code=f"C{i:02d}") for i in range(10)]
     assert not_acknowledging(step_stats(10.0, late, {}))  # answered, but after more than a second
+
+
+def test_refused_presses_are_counted_as_not_acknowledged_and_named_in_the_report() -> None:
+    presses = [Press(sent=i / 10, done=i / 10 + 0.01, status=503) for i in range(3)]
+    presses += [Press(sent=0.5, done=0.6, status=201, code="AAA")]
+    stats = step_stats(10.0, presses, {"AAA": 0.7})
+    assert stats["errors"] == 3 and not_acknowledging(stats)
+    assert _intake_report._errors(stats) == "3 (503: 3)"
 
 
 def test_the_load_community_has_one_household_per_press(tmp_path: Path) -> None:

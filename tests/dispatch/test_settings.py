@@ -33,6 +33,17 @@ def test_an_unusable_alert_budget_is_refused_with_the_fix(tmp_path: Path, value:
         load_settings(env(tmp_path, ALERT_BUDGET_PER_DAY=value))
 
 
+def test_the_presses_in_flight_limit_defaults_to_128_and_can_be_set(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).presses_in_flight_max == 128
+    assert load_settings(env(tmp_path, PRESSES_IN_FLIGHT_MAX="500")).presses_in_flight_max == 500
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "lots", "10001"])
+def test_an_unusable_presses_in_flight_limit_is_refused_with_the_fix(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match=r"PRESSES_IN_FLIGHT_MAX must be a whole number of presses from 1"):
+        load_settings(env(tmp_path, PRESSES_IN_FLIGHT_MAX=value))
+
+
 @pytest.mark.parametrize(("name", "value"), [("ESCALATION_WAIT_S", "soon"), ("ESCALATION_WAIT_S", "0.5")])
 def test_an_unusable_escalation_wait_is_refused(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(SettingsError, match="ESCALATION_WAIT_S must be"):
