@@ -108,8 +108,30 @@ def markdown(results: dict[str, Any]) -> str:
             "|---|---|",
             *[f"| {k} | {_num(v)} |" for k, v in stages["stages_ms_per_press"].items()],
         ]
+    if results.get("floor"):
+        parts += ["", *floor_section(results["floor"])]
     parts.append("")
     return "\n".join(parts)
+
+
+def floor_section(floor: dict[str, Any]) -> list[str]:
+    """What the twilio client alone costs per incident, and what the target rate would ask of the cores."""
+    at_target = floor["client_cpu_ms_per_incident"]  # ms per incident x 1,000 incidents/s = cores busy
+    verdict = (
+        "more than the machine has, before any dispatch work"
+        if at_target >= floor["cores"]
+        else f"{at_target / floor['cores']:.0%} of the machine, before any dispatch work"
+    )
+    return [
+        "## The fixed stack's own cost: the twilio client",
+        "",
+        f"One `messages.create` through the official client to the local fake provider costs "
+        f"{floor['client_cpu_ms_per_message']} ms of CPU in the sending process ({floor['sends']} sends, no "
+        f"profiler; {floor['wall_ms_per_message']} ms wall). A first wave is {floor['messages_per_incident']} "
+        f"messages, {floor['client_cpu_ms_per_incident']} ms per incident: with nothing else running the client "
+        f"alone would fill {floor['cores']} cores at {floor['incidents_per_s_if_only_the_client_ran']} incidents/s, "
+        f"and at the target 1,000/s it would keep {at_target:.2f} cores busy, {verdict}.",
+    ]
 
 
 CPU_GROUPS = ("server", "database", "provider", "load_generator", "other")

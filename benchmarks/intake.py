@@ -28,7 +28,7 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from benchmarks import _intake_report, _stages, _timers
+from benchmarks import _floor, _intake_report, _stages, _timers
 from benchmarks._cpu import CpuMeter, Reading, per_incident_ms, tree
 from benchmarks._procs import Provider, Server, community_with_households
 from dispatch.kpi.times import percentile
@@ -299,6 +299,7 @@ def main(argv: list[str]) -> int:
                 cluster.stop()
         task = progress.add_task("stage profile", total=None)
         results["stages"] = _stages.profile(Path(tmp))
+        results["floor"] = _floor.twilio_client_cost()
         progress.update(task, total=1, completed=1)
     results["machine"] = {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import _intake_report
+from benchmarks import _floor, _intake_report
 from benchmarks._procs import community_with_households
 from benchmarks.intake import Press, not_acknowledging, saturated, step_stats
 
@@ -47,3 +47,15 @@ def test_the_load_community_has_one_household_per_press(tmp_path: Path) -> None:
     assert len(tokens) == len(set(tokens)) == 12_000
     lines = (tmp_path / "c" / "households.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 12_001
+
+
+def test_the_twilio_client_floor_is_measured_through_the_real_client_and_reported() -> None:
+    floor = _floor.twilio_client_cost(sends=10)
+    assert floor["client_cpu_ms_per_message"] > 0
+    assert floor["wall_ms_per_message"] >= floor["client_cpu_ms_per_message"] * 0.5
+    per_incident = floor["client_cpu_ms_per_message"] * 3
+    assert floor["client_cpu_ms_per_incident"] == round(per_incident, 2)
+    assert abs(floor["incidents_per_s_if_only_the_client_ran"] - 2 * 1000 / per_incident) <= 1
+    report = "\n".join(_intake_report.floor_section(floor))
+    assert str(floor["incidents_per_s_if_only_the_client_ran"]) in report
+    assert f"{floor['client_cpu_ms_per_incident']:.2f} cores busy" in report
