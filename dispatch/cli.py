@@ -1,4 +1,4 @@
-"""The `dispatch` command: serve the app, regenerate the demo community, migrate a database."""
+"""The `dispatch` command: serve the app, run background jobs, regenerate the demo community, migrate a database."""
 
 from __future__ import annotations
 
@@ -48,6 +48,43 @@ def serve(
         f"Vanguard Dispatch on http://{host}:{port}  database={settings.database_url.split('@')[-1]}  phones={mode}"
     )
     uvicorn.run("dispatch.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def work() -> None:
+    """Run background jobs without serving HTTP: escalation timers and/or sending (DISPATCH_JOBS, default both).
+
+    With SQLite, `DISPATCH_JOBS=timers dispatch serve` plus `DISPATCH_JOBS=outbox DISPATCH_TICK_S=0.02 dispatch
+    work` puts sending on the second core; with PostgreSQL, any mix of processes shares the work."""
+    import gc
+    import signal
+    import threading
+
+    from dispatch.db.engine import DatabaseSetupError
+    from dispatch.runtime import build_runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "twilio.http_client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+        if not settings.jobs:
+            raise _fail("DISPATCH_JOBS is empty: name timers, outbox or both for this process to do anything")
+        runtime = build_runtime(settings)
+    except (SettingsError, DatabaseSetupError) as exc:
+        raise _fail(str(exc)) from exc
+    gc.collect()
+    gc.freeze()  # as `serve` does: the directory stays for life
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    typer.echo(f"Vanguard Dispatch worker: jobs={','.join(sorted(settings.jobs))} tick={settings.tick_s:g} s")
+    try:
+        while not stop.wait(1.0):  # a timeout keeps the main thread where signal handlers run
+            pass
+    finally:
+        runtime.stop()
 
 
 @app.command("demo-data")

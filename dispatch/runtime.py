@@ -38,7 +38,7 @@ class Runtime:
 
     def start(self) -> None:
         if not self.started:
-            self.worker.start()
+            self.worker.start(self.settings.jobs)
             self.started = True
 
     def stop(self) -> None:
@@ -73,7 +73,7 @@ def build_runtime(
     clock: Clock | None = None,
     provider: PhoneProvider | None = None,
     engine: Engine | None = None,
-    tick_s: float = 0.25,
+    tick_s: float | None = None,
 ) -> Runtime:
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
@@ -94,6 +94,8 @@ def build_runtime(
     status_callback = (
         public_url(settings.public_base_url, "/webhooks/twilio/status") if settings.twilio is not None else None
     )
-    worker = Worker(sessions, ctx, provider, status_callback, tick_s=tick_s, lease_s=settings.lease_s)
+    worker = Worker(
+        sessions, ctx, provider, status_callback, tick_s=tick_s or settings.tick_s, lease_s=settings.lease_s
+    )
     readers = sessionmaker(reader(engine), expire_on_commit=False)
     return Runtime(settings, engine, sessions, readers, ctx, provider, worker)

@@ -23,6 +23,9 @@ class TwilioSettings:
     api_base_url: str | None = None
 
 
+JOBS = frozenset({"timers", "outbox"})
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -40,6 +43,10 @@ class Settings:
     lease_s: float = 30.0
     # Presses one process takes at once; the next is refused at once with 503 and Retry-After (web/shedding.py).
     presses_in_flight_max: int = 128
+    # Background jobs this process runs ("timers": escalation steps, "outbox": sending messages) and how often they
+    # look for work besides being woken. A process without the outbox leaves sending to `dispatch work`.
+    jobs: frozenset[str] = JOBS
+    tick_s: float = 0.25
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -108,7 +115,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"PRESSES_IN_FLIGHT_MAX must be a whole number of presses from 1 to 10000, got {in_flight!r}; "
             "unset it for the default (128)"
         )
+    jobs_env = env.get("DISPATCH_JOBS")
+    jobs = JOBS if jobs_env is None else frozenset(j.strip() for j in jobs_env.split(",") if j.strip())
+    if not jobs <= JOBS:
+        raise SettingsError(
+            f"DISPATCH_JOBS names unknown jobs {sorted(jobs - JOBS)}: use a comma-separated subset of "
+            "timers,outbox (empty for none); unset it to run both"
+        )
+    tick = env.get("DISPATCH_TICK_S")
+    try:
+        tick_s = float(tick) if tick else 0.25
+    except ValueError as exc:
+        raise SettingsError(f"DISPATCH_TICK_S must be a number of seconds, got {tick!r}") from exc
+    if not 0.005 <= tick_s <= 10:
+        raise SettingsError("DISPATCH_TICK_S must be between 0.005 and 10 seconds")
     return Settings(
+        jobs=jobs,
+        tick_s=tick_s,
         lease_s=lease_s,
         presses_in_flight_max=int(in_flight) if in_flight else 128,
         database_url=env.get("DATABASE_URL") or default_sqlite_url(var_dir),

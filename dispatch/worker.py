@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -124,14 +124,18 @@ class Worker:
         # A full round: more may be due. Otherwise what falls due meanwhile comes with its wake or the next tick.
         self._timers.run(lambda: self.timers.run_due(BATCH) >= BATCH, "escalation tick failed; will retry")
 
-    def start(self) -> None:
+    def start(self, jobs: Collection[str] = ("timers", "outbox")) -> None:
+        """Run `jobs` in the background: "timers" (escalation steps) and "outbox" (sending). A job left out is
+        another process's (`dispatch work`); waking it here does nothing."""
         scheduler = BackgroundScheduler(
             # Two instances: a tick during a long run starts, sees the run going on and returns at once.
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
         )
-        scheduler.add_job(self._timers_job, "interval", seconds=self._tick_s, id="timers")
-        scheduler.add_job(self._deliver_job, "interval", seconds=self._tick_s, id="outbox")
+        if "timers" in jobs:
+            scheduler.add_job(self._timers_job, "interval", seconds=self._tick_s, id="timers")
+        if "outbox" in jobs:
+            scheduler.add_job(self._deliver_job, "interval", seconds=self._tick_s, id="outbox")
         scheduler.start()
         self._scheduler = scheduler
 

@@ -44,6 +44,26 @@ def test_an_unusable_presses_in_flight_limit_is_refused_with_the_fix(tmp_path: P
         load_settings(env(tmp_path, PRESSES_IN_FLIGHT_MAX=value))
 
 
+def test_a_process_runs_both_background_jobs_unless_told_which(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).jobs == {"timers", "outbox"}
+    assert load_settings(env(tmp_path, DISPATCH_JOBS="timers")).jobs == {"timers"}
+    assert load_settings(env(tmp_path, DISPATCH_JOBS=" outbox , timers ")).jobs == {"timers", "outbox"}
+    assert load_settings(env(tmp_path, DISPATCH_JOBS="")).jobs == set()
+
+
+def test_an_unknown_job_is_refused_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(
+        SettingsError, match=r"unknown jobs \['sending'\]: use a comma-separated subset of timers,outbox"
+    ):
+        load_settings(env(tmp_path, DISPATCH_JOBS="timers,sending"))
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "0.001", "11"])
+def test_an_unusable_tick_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match="DISPATCH_TICK_S must be"):
+        load_settings(env(tmp_path, DISPATCH_TICK_S=value))
+
+
 @pytest.mark.parametrize(("name", "value"), [("ESCALATION_WAIT_S", "soon"), ("ESCALATION_WAIT_S", "0.5")])
 def test_an_unusable_escalation_wait_is_refused(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(SettingsError, match="ESCALATION_WAIT_S must be"):

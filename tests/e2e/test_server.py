@@ -162,3 +162,50 @@ def test_press_alert_crash_restart_escalate_accept(server: Server) -> None:
     types = [e["type"] for e in state["timeline"]]
     for expected in ("pressed", "located", "paged", "alert_sent", "escalated", "accepted"):
         assert expected in types
+
+
+def test_sending_can_run_in_its_own_process(server: Server, tmp_path: Path) -> None:
+    """`DISPATCH_JOBS=timers dispatch serve` pages nobody by itself; `DISPATCH_JOBS=outbox dispatch work` sends."""
+    server.env = {**server.env, "DISPATCH_JOBS": "timers"}
+    server.start()
+    household, token = demo_household()
+    r = httpx.post(
+        f"{server.url}/api/v1/incidents",
+        json={"kind": "medical", "household": household},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-split"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 5
+    while not any(e["type"] == "paged" for e in timeline(server, r.json()["id"])):
+        assert time.monotonic() < deadline, "step 0 runs in the serving process"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert inbox(server) == [], "nobody sends: the outbox is another process's job"
+
+    env = {**server.env, "DISPATCH_JOBS": "outbox", "DISPATCH_TICK_S": "0.02"}
+    log = tmp_path / "work.log"
+    with log.open("ab") as out:
+        work = subprocess.Popen(
+            [sys.executable, "-m", "dispatch", "work"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        )
+    try:
+        deadline = time.monotonic() + 60  # start-up loads the directory
+        while not inbox(server):
+            assert work.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the worker process sent nothing:\n" + log.read_text()[-3000:]
+            time.sleep(0.05)
+        assert 1 <= len({m["phone"] for m in inbox(server)}) <= 3
+    finally:
+        work.terminate()
+        assert work.wait(15) == 0, "SIGTERM stops the worker cleanly"
+    assert "jobs=outbox tick=0.02 s" in log.read_text()
+
+
+def test_a_worker_with_nothing_to_do_is_refused_with_the_fix(server: Server) -> None:
+    env = {**server.env, "DISPATCH_JOBS": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "dispatch", "work"], env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60
+    )
+    assert done.returncode == 2
+    assert "DISPATCH_JOBS is empty: name timers, outbox or both" in done.stderr
