@@ -7,11 +7,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-DATABASES = ("sqlite", "postgis")
+DATABASES = ("sqlite", "sqlite_sender", "postgis")
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
+
+
+def _processes(run: dict[str, Any]) -> str:
+    sending = run.get("sending_processes") or 0
+    return f"{run['app_processes']}" + (f" + {sending} sending" if sending else "")
 
 
 def _errors(step: dict[str, Any]) -> str:
@@ -58,7 +63,7 @@ def markdown(results: dict[str, Any]) -> str:
             continue
         t = r["timers"]
         parts.append(
-            f"| {db} | {r['app_processes']} | {_num(r.get('acknowledged_per_s'))} | "
+            f"| {db} | {_processes(r)} | {_num(r.get('acknowledged_per_s'))} | "
             f"{_num(r['sustained_per_s'])} for {_num(r.get('sustained_for_s'))} s | "
             f"{_ms(r['p50_ms'])} | "
             f"{_ms(r['p99_ms'])} | {_num(r['latency_at_offered_per_s'])}"

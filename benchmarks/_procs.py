@@ -69,8 +69,12 @@ class Provider:
 class Server:
     """`python -m dispatch serve` with a real database and the fake provider as Twilio."""
 
-    def __init__(self, database_url: str, provider: Provider, workdir: Path, data_dir: Path, workers: int) -> None:
+    def __init__(
+        self, database_url: str, provider: Provider, workdir: Path, data_dir: Path, workers: int, sender: bool = False
+    ) -> None:
+        """`sender`: the server only fires timers and one `dispatch work` process sends (its own core on SQLite)."""
         self.port = free_port()
+        self.sender: subprocess.Popen[bytes] | None = None
         self.log = workdir / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
         env.update(
@@ -91,6 +95,8 @@ class Server:
             TWILIO_FROM_NUMBER=_provider.FROM_NUMBER,
             TWILIO_API_BASE_URL=provider.base_url,
         )
+        if sender:
+            env["DISPATCH_JOBS"] = "timers"
         cmd = [sys.executable, "-m", "dispatch", "serve", "--port", str(self.port), "--workers", str(workers)]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
@@ -100,24 +106,49 @@ class Server:
                 raise RuntimeError("server exited:\n" + self.log.read_text()[-3000:])
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
+                    break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
+        else:
+            self.stop()
+            raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
+        if sender:
+            # Never woken by the server's commits (another process): it looks every 20 ms, read-only when idle.
+            sender_env = {**env, "DISPATCH_JOBS": "outbox", "DISPATCH_TICK_S": "0.02"}
+            with (workdir / "sender.log").open("ab") as log:
+                self.sender = subprocess.Popen(
+                    [sys.executable, "-m", "dispatch", "work"],
+                    env=sender_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=REPO_ROOT,
+                )
+            while time.monotonic() < deadline and "Vanguard Dispatch worker" not in _tail(workdir / "sender.log"):
+                if self.sender.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("sender exited:\n" + _tail(workdir / "sender.log"))
+                time.sleep(0.2)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in (self.proc, self.sender) if p is not None]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        for proc in (self.sender, self.proc):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
 
 def community_with_households(out: Path, total: int) -> list[str]:

@@ -150,17 +150,19 @@ def bench_database(
     workdir: Path,
     progress: Progress,
     database_pid: Callable[[], int | None] = lambda: None,
+    sender: bool = False,
 ) -> dict[str, Any]:
-    """`database_pid`: the database server's main process, when it runs apart from the app (PostgreSQL)."""
+    """`database_pid`: the database server's main process, when it runs apart from the app (PostgreSQL).
+    `sender`: sending runs in its own `dispatch work` process beside the server's."""
     tokens = community_with_households(workdir / "community", households)
     provider = Provider(workdir / "provider.log")
     began = time.monotonic()
-    server = Server(database_url, provider, workdir, workdir / "community", workers)
+    server = Server(database_url, provider, workdir, workdir / "community", workers, sender=sender)
     startup_s = time.monotonic() - began
     me = psutil.Process()
     meter = CpuMeter(
         {
-            "server": lambda: tree(server.proc.pid),
+            "server": lambda: [p for pid in server.pids() for p in tree(pid)],
             "database": lambda: tree(database_pid()),
             "provider": lambda: tree(provider.proc.pid),
             "load_generator": lambda: [me],
@@ -231,6 +233,7 @@ def bench_database(
         sustained_rate, sustained_for = best["achieved_per_s"], step_s
     return {
         "app_processes": workers,
+        "sending_processes": int(sender),
         "server_startup_s": round(startup_s, 1),
         "sustained_per_s": sustained_rate,
         "acknowledged_per_s": max((s["achieved_per_s"] for s in acknowledging), default=0.0),
@@ -254,7 +257,12 @@ def bench_database(
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dispatch bench intake", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short steps, under two minutes")
-    parser.add_argument("--db", choices=["sqlite", "postgis", "both"], default="both")
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "sqlite-sender", "postgis", "both", "all"],
+        default="all",
+        help="both: sqlite and postgis; all: also SQLite with sending in a second process",
+    )
     parser.add_argument("--rates", type=str, help="comma-separated offered rates per second")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -283,11 +291,16 @@ def main(argv: list[str]) -> int:
             households=households,
             progress=progress,
         )
-        if args.db in ("sqlite", "both"):
+        if args.db in ("sqlite", "both", "all"):
             work = Path(tmp) / "sqlite"
             work.mkdir()
             results["sqlite"] = run("sqlite", f"sqlite:///{work / 'dispatch.sqlite'}", 1, workdir=work)
-        if args.db in ("postgis", "both"):
+        if args.db in ("sqlite-sender", "all"):
+            work = Path(tmp) / "sqlite_sender"
+            work.mkdir()
+            url = f"sqlite:///{work / 'dispatch.sqlite'}"
+            results["sqlite_sender"] = run("sqlite + sender", url, 1, workdir=work, sender=True)
+        if args.db in ("postgis", "both", "all"):
             from tests.support.postgis import start_cluster
 
             cluster = start_cluster(durable=True)

@@ -8,6 +8,7 @@ is missing.
 from __future__ import annotations
 
 import os
+import weakref
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from dispatch.db.turns import TurnLock
+from dispatch.db.turns import FileTurn, TurnLock
 
 WRITE_LOCK_TIMEOUT_S = 30.0  # as long as SQLite's own busy timeout: a writer stuck longer is an error
 _HOLDS_WRITE_LOCK = "vd_holds_write_lock"
@@ -83,6 +84,24 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     # 1, 2, 5, 10 ... 100 ms between tries: with a few dozen request threads and the worker wanting the write lock
     # at once, those sleeps (not the work) set the latency. Other processes still meet the busy handler.
     write_lock = TurnLock()
+    # Between processes (a sending process beside the server, several workers): a file lock, not the busy handler.
+    file_turn = FileTurn(Path(f"{database}-writers")) if database and database != ":memory:" else None
+    if file_turn is not None:
+        weakref.finalize(engine, file_turn.close)
+
+    def _take_turn() -> None:
+        if not write_lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
+            raise DatabaseBusyError(f"no write turn within {WRITE_LOCK_TIMEOUT_S:g} s")
+        if file_turn is not None and not file_turn.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
+            write_lock.release()
+            raise DatabaseBusyError(f"another process kept the write turn for over {WRITE_LOCK_TIMEOUT_S:g} s")
+
+    def _give_turn() -> None:
+        try:
+            if file_turn is not None:
+                file_turn.release()
+        finally:
+            write_lock.release()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -90,14 +109,13 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         if conn.get_execution_options().get("read_only"):
             conn.exec_driver_sql("BEGIN")
             return
-        if not write_lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
-            raise DatabaseBusyError(f"no write turn within {WRITE_LOCK_TIMEOUT_S:g} s")
+        _take_turn()
         conn.info[_HOLDS_WRITE_LOCK] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             conn.info.pop(_HOLDS_WRITE_LOCK, None)
-            write_lock.release()
+            _give_turn()
             raise
 
     def _finish(dbapi_conn: Any, info: dict[str, Any], end: str) -> None:
@@ -107,7 +125,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
             try:
                 getattr(dbapi_conn, end)()
             finally:
-                write_lock.release()
+                _give_turn()
 
     @event.listens_for(engine, "commit")
     def _on_commit(conn: Any) -> None:
@@ -122,7 +140,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         if dbapi_conn is not None:  # a connection invalidated mid-transaction comes back as None
             _finish(dbapi_conn, record.info, "rollback")
         elif record.info.pop(_HOLDS_WRITE_LOCK, False):
-            write_lock.release()
+            _give_turn()
 
     return engine
 
