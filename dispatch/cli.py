@@ -54,8 +54,8 @@ def serve(
 def work() -> None:
     """Run background jobs without serving HTTP: escalation timers and/or sending (DISPATCH_JOBS, default both).
 
-    With SQLite, `DISPATCH_JOBS=timers dispatch serve` plus `DISPATCH_JOBS=outbox DISPATCH_TICK_S=0.02 dispatch
-    work` puts sending on the second core; with PostgreSQL, any mix of processes shares the work."""
+    E.g. `DISPATCH_JOBS=timers dispatch serve` plus `DISPATCH_JOBS=outbox DISPATCH_TICK_S=0.02 dispatch work`
+    sends from its own process. Any mix of processes shares the work through the database."""
     import gc
     import signal
     import threading
