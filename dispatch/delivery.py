@@ -21,10 +21,22 @@ CALL_NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
 def record_outcomes(ctx: DispatchContext, session: Session, deliveries: Sequence[Delivery]) -> None:
-    """A batch of send outcomes: their pages read in one query, then each recorded."""
+    """A batch of send outcomes: their incidents locked, their pages read in one query, then each recorded."""
+    _lock_incidents(session, {d.incident_id for d in deliveries if d.incident_id is not None})
     pages = _load_pages(session, [d.page_id for d in deliveries])
     for delivery in deliveries:
         record_outcome(ctx, session, delivery, pages.get(delivery.page_id) if delivery.page_id is not None else None)
+
+
+def _lock_incidents(session: Session, incident_ids: set[str]) -> None:
+    """On PostgreSQL, lock the batch's incidents (in id order) before touching their pages, as every other path
+    that changes pages does (an answer, a step, a confirmation): a batch may move on from a failed alert, updating
+    one page and paging someone new. Without the lock it could cross a decline on the same incident (each holding
+    a page or a new page's key the other wants) or another process's batch, and deadlock."""
+    if incident_ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Incident.id).where(Incident.id.in_(sorted(incident_ids))).order_by(Incident.id).with_for_update()
+        )
 
 
 def _load_pages(session: Session, page_ids: Iterable[int | None]) -> dict[int, Page]:

@@ -145,12 +145,19 @@ def respond(session: Session, ctx: DispatchContext, page: Page, incident: Incide
     return "unknown"
 
 
-def accept(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+def _lock(session: Session, page: Page, incident: Incident) -> None:
+    """On PostgreSQL, lock the incident and read both afresh before answering: a step being fired or another
+    answer being recorded on this incident finishes first, so this answer is ordered after it and sees what it
+    changed. Every path that changes an incident's pages locks the incident first, so none can deadlock on them.
+    (SQLite: the transaction already holds the one write lock, and read everything under it.)"""
     if session.get_bind().dialect.name == "postgresql":
-        # Wait for a step being fired on this incident to finish first, so that the acceptance is ordered after
-        # the pages it wrote (and stands them down) rather than timestamped before them.
         session.refresh(incident, with_for_update=True)
         session.refresh(page)
+
+
+def accept(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    # Ordered after a step being fired: the acceptance stands down the pages it wrote, not timestamped before them.
+    _lock(session, page, incident)
     now = ctx.clock.now()
     if page.status == "accepted":
         return "already_accepted"
@@ -245,6 +252,8 @@ def accept_support(session: Session, ctx: DispatchContext, page: Page, incident:
 
 
 def decline(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
+    # A decline that waited for an acceptance must see it: otherwise it pages a replacement on a closed search.
+    _lock(session, page, incident)
     now = ctx.clock.now()
     if page.status not in AWAITING:
         return f"already_{page.status}"

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from dispatch.incidents.models import Page
+from dispatch import responses
+from dispatch.incidents.models import Incident, Page
 from dispatch.incidents.service import CODE_ALPHABET
 from dispatch.responses import Intent, parse_reply
 from dispatch.runtime import Runtime
@@ -71,6 +72,26 @@ def test_a_decline_pages_the_next_candidate_at_once(client: TestClient, runtime:
     assert reply(runtime, DOCTOR, "2") == "declined"
     deliver(runtime)
     assert len(phones_alerted(runtime) - before) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgis"])  # SQLite reads under its one write lock: nothing is stale
+def test_a_decline_that_crossed_an_acceptance_pages_nobody_new(client: TestClient, runtime: Runtime) -> None:
+    press(client, kind="medical")
+    deliver(runtime)
+    first_wave = phones_alerted(runtime)
+    with runtime.sessions.begin() as declining:
+        # The nurse's "2" arrives: her page and the incident are read, still searching...
+        page, incident = declining.execute(
+            select(Page, Incident).join(Incident, Incident.id == Page.incident_id).where(Page.phone == NURSE)
+        ).one()
+        assert incident.status == "dispatching"
+        # ...while the doctor's "1" is recorded and committed.
+        assert reply(runtime, DOCTOR, "1") == "accepted"
+        outcome = responses.decline(declining, runtime.ctx, page, incident, via="link")
+    assert outcome == "already_stood_down", "the decline sees the acceptance"
+    with runtime.readers() as session:
+        paged = session.scalars(select(Page.phone)).all()
+    assert len(paged) == len(first_wave), "nobody paged to replace her after the search closed"
 
 
 def test_with_two_open_alerts_a_bare_reply_gets_a_question_not_a_guess(client: TestClient, runtime: Runtime) -> None:

@@ -1,16 +1,20 @@
-"""What the worker's rounds cost the database: an idle round takes no write turn (on SQLite every request writer
-would queue behind it), and a wave's send outcomes read their pages in one query."""
+"""What the worker's rounds cost the database and the locks they take: an idle round takes no write turn (on SQLite
+every request writer would queue behind it), a wave's send outcomes read their pages in one query, and recording
+them locks their incident first."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+import pytest
+from sqlalchemy import Engine, event, select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
+from dispatch.incidents.models import Incident, IncidentEvent
 from dispatch.runtime import Runtime
 from tests.support.flow import deliver, phones_alerted, press
 
@@ -63,3 +67,30 @@ def test_a_waves_send_outcomes_read_their_pages_once(client: TestClient, runtime
     assert sent == len(phones_alerted(runtime)) == 3
     page_reads = [s for s in seen["statements"] if s.startswith("SELECT pages.id")]
     assert len(page_reads) == 2, "once to check none was withdrawn, once to record the outcomes"
+
+
+@pytest.mark.parametrize("backend", ["postgis"])  # row locks: SQLite has one write lock
+def test_recording_send_outcomes_waits_for_anyone_writing_to_the_incident(client: TestClient, runtime: Runtime) -> None:
+    # An outcome may move on from a failed alert: update a page, page someone new. Another process's batch that
+    # has written this incident's timeline (which takes only a key-share lock on the incident) may be about to
+    # change the same pages in the other order; a batch that went ahead could deadlock with it. So the batch
+    # takes the incident's lock first, as answers, steps and confirmations do, and waits its turn.
+    incident_id = press(client, kind="medical").json()["id"]
+    with runtime.engine.connect() as other_batch:
+        held = other_batch.begin()
+        other_batch.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update(key_share=True))
+        sent: list[int] = []
+        worker = threading.Thread(target=lambda: sent.append(deliver(runtime)))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive(), "the outcomes wait for the other writer"
+        held.commit()
+    worker.join(10)
+    assert sent == [3]
+    with runtime.readers() as session:
+        recorded = session.scalars(
+            select(IncidentEvent.type).where(
+                IncidentEvent.incident_id == incident_id, IncidentEvent.type == "alert_sent"
+            )
+        ).all()
+    assert len(recorded) == 3, "each sent once and recorded once"
