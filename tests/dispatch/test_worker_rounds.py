@@ -4,6 +4,7 @@ them locks their incident first."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,11 +12,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
-from dispatch.incidents.models import Incident, IncidentEvent
+from dispatch.delivery import record_outcomes
+from dispatch.escalation import moves
+from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.runtime import Runtime
+from notify.outbox import Delivery
+from notify.ports import ProviderError
 from tests.support.flow import deliver, phones_alerted, press
 
 
@@ -94,3 +100,62 @@ def test_recording_send_outcomes_waits_for_anyone_writing_to_the_incident(client
             )
         ).all()
     assert len(recorded) == 3, "each sent once and recorded once"
+
+
+@pytest.mark.parametrize("backend", ["postgis"])  # row locks: SQLite has one write lock
+def test_two_batches_giving_up_on_the_same_alerts_in_opposite_order_do_not_deadlock(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two sending processes each record a batch of calls that failed for good, for the same two pages (the call
+    # and its SMS failover), in opposite order. Each batch moves on from both pages. Were each to update its first
+    # page before waiting for the other's, they would wait on each other for ever (PostgreSQL kills one of them).
+    press(client, kind="medical")
+    press(client, token="hh_token_two", kind="medical")
+    deliver(runtime)
+    with runtime.readers() as session:
+        first, second = (
+            session.scalars(
+                select(Page).where(Page.incident_id == i.id, Page.status == "paged").order_by(Page.id)
+            ).first()
+            for i in session.scalars(select(Incident).order_by(Incident.reported_at))
+        )
+    assert first is not None and second is not None
+
+    def gave_up(page: Page) -> Delivery:
+        error = ProviderError("no answer", retryable=False)
+        return Delivery(0, page.incident_id, page.id, "alert", None, error, gave_up=True, channel="voice")
+
+    both_moved_on_once = threading.Barrier(2, timeout=3)
+    met = threading.local()
+    real_move_on = moves.move_on
+
+    def move_on_then_meet(session: Session, *args: Any, **kwargs: Any) -> str:
+        outcome = real_move_on(session, *args, **kwargs)
+        session.flush()  # the page's row is now locked by this batch
+        if not getattr(met, "done", False):
+            met.done = True
+            # Each batch holds its first page when both go on to their second. A batch that instead waits for the
+            # other at the incident's lock never arrives: this one goes on when the wait times out.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_moved_on_once.wait()
+        return outcome
+
+    monkeypatch.setattr(moves, "move_on", move_on_then_meet)
+    errors: list[BaseException] = []
+
+    def batch(order: list[Page]) -> None:
+        try:
+            with runtime.sessions.begin() as session:
+                record_outcomes(runtime.ctx, session, [gave_up(p) for p in order])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=batch, args=(o,)) for o in ([first, second], [second, first])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [], "neither batch was killed as a deadlock victim"
+    with runtime.readers() as session:
+        statuses = {p.id: p.status for p in session.scalars(select(Page).where(Page.id.in_([first.id, second.id])))}
+    assert statuses == {first.id: "failed", second.id: "failed"}
