@@ -98,7 +98,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_ms(t.get('lateness_p99_ms'))}, max {_ms(t.get('lateness_max_ms'))}. Incidents in the database "
             f"{r['incidents_in_database']} for {r['acknowledged']} acknowledged presses (lost {r['lost']}); "
             f"acknowledged but no message at the provider 120 s after the load: {r['no_message_after_drain']}. "
-            f"Server start-up {r['server_startup_s']} s.",
+            + (
+                f"Deadlocks PostgreSQL detected during the load: {r['deadlocks']}. "
+                if r.get("deadlocks") is not None
+                else ""
+            )
+            + f"Server start-up {r['server_startup_s']} s.",
         ]
     stages = results.get("stages")
     if stages:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from dispatch.clock import SystemClock
@@ -30,6 +30,20 @@ def stored_incidents(database_url: str, ids: set[str]) -> int:
     try:
         with engine.connect() as conn:
             return sum(1 for i in conn.scalars(select(Incident.id)) if i in ids)
+    finally:
+        engine.dispose()
+
+
+def deadlocks(database_url: str) -> int | None:
+    """Deadlocks PostgreSQL detected in this database so far (each one aborted a transaction); None on SQLite,
+    which has one write lock and cannot deadlock."""
+    if not database_url.startswith("postgresql"):
+        return None
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.scalar(text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
+            return int(found or 0)
     finally:
         engine.dispose()
 

@@ -216,6 +216,7 @@ def bench_database(
         undelivered = sum(1 for p in all_presses if p.status == 201 and p.code not in first)
         acknowledged = {p.incident_id for p in all_presses if p.incident_id}
         stored = _timers.stored_incidents(database_url, acknowledged)
+        deadlocks = _timers.deadlocks(database_url)  # before the timer part, whose own clean-up may meet the server
         task = progress.add_task(f"{name} timers", total=timers)
         lateness = _timers.measure(database_url, timers, timer_spread_s, on_fired=partial(_completed, progress, task))
     finally:
@@ -248,6 +249,7 @@ def bench_database(
         "acknowledged": len(acknowledged),
         "incidents_in_database": stored,
         "no_message_after_drain": undelivered,
+        "deadlocks": deadlocks,
         "steps": steps,
         "sustained_runs": long_runs,
         "timers": lateness,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from pathlib import Path
 
-from benchmarks import _floor, _intake_report
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from benchmarks import _floor, _intake_report, _timers
 from benchmarks._procs import community_with_households
 from benchmarks.intake import Press, not_acknowledging, saturated, step_stats
+from dispatch.db.engine import make_engine
 
 
 def test_latency_runs_from_the_request_to_the_first_message_at_the_provider() -> None:
@@ -59,3 +66,49 @@ def test_the_twilio_client_floor_is_measured_through_the_real_client_and_reporte
     report = "\n".join(_intake_report.floor_section(floor))
     assert str(floor["incidents_per_s_if_only_the_client_ran"]) in report
     assert f"{floor['client_cpu_ms_per_incident']:.2f} cores busy" in report
+
+
+def test_the_deadlock_count_is_read_from_postgresql_and_rises_with_a_deadlock(postgis_url: str) -> None:
+    assert _timers.deadlocks("sqlite:///unused.sqlite") is None, "SQLite has one write lock: nothing to count"
+    before = _timers.deadlocks(postgis_url)
+    assert before is not None
+    engine = make_engine(postgis_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS deadlock_probe (id int PRIMARY KEY)"))
+        conn.execute(text("TRUNCATE deadlock_probe"))
+        conn.execute(text("INSERT INTO deadlock_probe VALUES (1), (2)"))
+    first, second = engine.connect(), engine.connect()
+    victims: list[BaseException] = []
+    try:
+        t1, t2 = first.begin(), second.begin()
+        first.execute(text("UPDATE deadlock_probe SET id = id WHERE id = 1"))
+        second.execute(text("UPDATE deadlock_probe SET id = id WHERE id = 2"))
+
+        def cross() -> None:
+            try:
+                second.execute(text("UPDATE deadlock_probe SET id = id WHERE id = 1"))
+            except OperationalError as exc:
+                victims.append(exc)
+
+        crossing = threading.Thread(target=cross)
+        crossing.start()
+        time.sleep(0.2)
+        try:
+            first.execute(text("UPDATE deadlock_probe SET id = id WHERE id = 2"))
+        except OperationalError as exc:
+            victims.append(exc)
+        crossing.join(10)
+        for t in (t1, t2):
+            with contextlib.suppress(Exception):
+                t.rollback()
+    finally:
+        first.close()
+        second.close()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE deadlock_probe"))
+        engine.dispose()
+    assert len(victims) == 1, "PostgreSQL aborted one of the two"
+    deadline = time.monotonic() + 10  # backends report their statistics within about a second
+    while (_timers.deadlocks(postgis_url) or 0) < before + 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (_timers.deadlocks(postgis_url) or 0) >= before + 1
