@@ -202,8 +202,9 @@ def bench_database(
         acknowledging = [s for s in steps if not not_acknowledging(s)]
         best = max(sustained, key=lambda s: s["offered_per_s"]) if sustained else None
         long_runs: list[dict[str, Any]] = []
-        # The highest rate that held for a step, for `sustain_s`; if it does not hold that long, the next lower one.
-        for rate in sorted({s["offered_per_s"] for s in sustained}, reverse=True)[:2] if sustain_s > 0 else []:
+        # The highest rate that held for a step, for `sustain_s`; if it does not hold that long, the next lower ones
+        # (three rates at most, to bound the run).
+        for rate in sorted({s["offered_per_s"] for s in sustained}, reverse=True)[:3] if sustain_s > 0 else []:
             # Let the worker work off the backlog of the overloaded steps first.
             wait_for_messages(provider, {p.code for p in all_presses if p.code}, 600)
             stats = press_at(rate, sustain_s, f"{name} {rate:g}/s x{sustain_s:g}s", 60)
