@@ -55,7 +55,7 @@ def work() -> None:
     """Run background jobs without serving HTTP: escalation timers and/or sending (DISPATCH_JOBS, default both).
 
     E.g. `DISPATCH_JOBS=timers dispatch serve` plus `DISPATCH_JOBS=outbox DISPATCH_TICK_S=0.02 dispatch work`
-    sends from its own process. Any mix of processes shares the work through the database."""
+    sends from its own process, on another core. Any mix of processes shares the work through the database."""
     import gc
     import signal
     import threading
