@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from dispatch.app import create_app
 from dispatch.clock import FakeClock
+from dispatch.db.engine import REQUEST_THREADS
 from dispatch.incidents.models import Page
 from dispatch.runtime import build_runtime
 from dispatch.settings import SettingsError, load_settings
@@ -33,8 +34,8 @@ def test_an_unusable_alert_budget_is_refused_with_the_fix(tmp_path: Path, value:
         load_settings(env(tmp_path, ALERT_BUDGET_PER_DAY=value))
 
 
-def test_the_presses_in_flight_limit_defaults_to_128_and_can_be_set(tmp_path: Path) -> None:
-    assert load_settings(env(tmp_path)).presses_in_flight_max == 128
+def test_the_presses_in_flight_limit_defaults_to_the_request_threads_and_can_be_set(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).presses_in_flight_max == REQUEST_THREADS == 40
     assert load_settings(env(tmp_path, PRESSES_IN_FLIGHT_MAX="500")).presses_in_flight_max == 500
 
 
