@@ -103,7 +103,7 @@ class Server:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + self.log.read_text()[-3000:])
+                raise RuntimeError("server exited:\n" + _tail(self.log))
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     break
@@ -111,7 +111,7 @@ class Server:
                 time.sleep(0.2)
         else:
             self.stop()
-            raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
+            raise RuntimeError("server did not start:\n" + _tail(self.log))
         if sender:
             # Never woken by the server's commits (another process): it looks every 20 ms, read-only when idle.
             sender_env = {**env, "DISPATCH_JOBS": "outbox", "DISPATCH_TICK_S": "0.02"}

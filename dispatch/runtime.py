@@ -94,8 +94,8 @@ def build_runtime(
     status_callback = (
         public_url(settings.public_base_url, "/webhooks/twilio/status") if settings.twilio is not None else None
     )
-    worker = Worker(
-        sessions, ctx, provider, status_callback, tick_s=tick_s or settings.tick_s, lease_s=settings.lease_s
-    )
     readers = sessionmaker(reader(engine), expire_on_commit=False)
+    worker = Worker(
+        sessions, readers, ctx, provider, status_callback, tick_s=tick_s or settings.tick_s, lease_s=settings.lease_s
+    )
     return Runtime(settings, engine, sessions, readers, ctx, provider, worker)

@@ -73,6 +73,26 @@ def _secret_key(env: Mapping[str, str], var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float | None, low: float, high: float) -> float | None:
+    value = env.get(name)
+    try:
+        seconds = float(value) if value else default
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from exc
+    if seconds is not None and not low <= seconds <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g} seconds")
+    return seconds
+
+
+def _whole(env: Mapping[str, str], name: str, unit: str, low: int, high: int, unset: str) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not (value.isdigit() and low <= int(value) <= high):
+        raise SettingsError(f"{name} must be a whole number of {unit} from {low} to {high}, got {value!r}; {unset}")
+    return int(value)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("DISPATCH_VAR_DIR", REPO_ROOT / "var"))
@@ -92,32 +112,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             from_number=env["TWILIO_FROM_NUMBER"],
             api_base_url=env.get("TWILIO_API_BASE_URL") or None,
         )
-    wait = env.get("ESCALATION_WAIT_S")
-    try:
-        wait_s = float(wait) if wait else None
-    except ValueError as exc:
-        raise SettingsError(f"ESCALATION_WAIT_S must be a number of seconds, got {wait!r}") from exc
-    if wait_s is not None and not 1 <= wait_s <= 600:
-        raise SettingsError("ESCALATION_WAIT_S must be between 1 and 600 seconds")
-    budget = env.get("ALERT_BUDGET_PER_DAY")
-    if budget and not (budget.isdigit() and 1 <= int(budget) <= 1000):
-        raise SettingsError(
-            f"ALERT_BUDGET_PER_DAY must be a whole number of alerts from 1 to 1000, got {budget!r}; "
-            "unset it to keep the policy's budget (12 a day)"
-        )
-    lease = env.get("DISPATCH_LEASE_S")
-    try:
-        lease_s = float(lease) if lease else 30.0
-    except ValueError as exc:
-        raise SettingsError(f"DISPATCH_LEASE_S must be a number of seconds, got {lease!r}") from exc
-    if not 2 <= lease_s <= 600:
-        raise SettingsError("DISPATCH_LEASE_S must be between 2 and 600 seconds")
-    in_flight = env.get("PRESSES_IN_FLIGHT_MAX")
-    if in_flight and not (in_flight.isdigit() and 1 <= int(in_flight) <= 10000):
-        raise SettingsError(
-            f"PRESSES_IN_FLIGHT_MAX must be a whole number of presses from 1 to 10000, got {in_flight!r}; "
-            f"unset it for the default ({PRESSES_IN_FLIGHT_DEFAULT})"
-        )
+    wait_s = _seconds(env, "ESCALATION_WAIT_S", None, 1, 600)
+    budget = _whole(env, "ALERT_BUDGET_PER_DAY", "alerts", 1, 1000, "unset it to keep the policy's budget (12 a day)")
+    lease_s = _seconds(env, "DISPATCH_LEASE_S", 30.0, 2, 600)
+    in_flight = _whole(
+        env, "PRESSES_IN_FLIGHT_MAX", "presses", 1, 10000, f"unset it for the default ({PRESSES_IN_FLIGHT_DEFAULT})"
+    )
     jobs_env = env.get("DISPATCH_JOBS")
     jobs = JOBS if jobs_env is None else frozenset(j.strip() for j in jobs_env.split(",") if j.strip())
     if not jobs <= JOBS:
@@ -125,24 +125,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"DISPATCH_JOBS names unknown jobs {sorted(jobs - JOBS)}: use a comma-separated subset of "
             "timers,outbox (empty for none); unset it to run both"
         )
-    tick = env.get("DISPATCH_TICK_S")
-    try:
-        tick_s = float(tick) if tick else 0.25
-    except ValueError as exc:
-        raise SettingsError(f"DISPATCH_TICK_S must be a number of seconds, got {tick!r}") from exc
-    if not 0.005 <= tick_s <= 10:
-        raise SettingsError("DISPATCH_TICK_S must be between 0.005 and 10 seconds")
+    tick_s = _seconds(env, "DISPATCH_TICK_S", 0.25, 0.005, 10)
     return Settings(
         jobs=jobs,
-        tick_s=tick_s,
-        lease_s=lease_s,
-        presses_in_flight_max=int(in_flight) if in_flight else PRESSES_IN_FLIGHT_DEFAULT,
+        tick_s=tick_s or 0.25,
+        lease_s=lease_s or 30.0,
+        presses_in_flight_max=in_flight or PRESSES_IN_FLIGHT_DEFAULT,
         database_url=env.get("DATABASE_URL") or default_sqlite_url(var_dir),
         public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         secret_key=_secret_key(env, var_dir),
         data_dir=Path(env.get("DISPATCH_DATA_DIR", REPO_ROOT / "data" / "demo")),
         twilio=twilio,
         escalation_wait_s=wait_s,
-        alert_budget_per_day=int(budget) if budget else None,
+        alert_budget_per_day=budget,
         load_demo=env.get("DISPATCH_LOAD_DEMO", "1") not in ("0", "false", "no"),
     )

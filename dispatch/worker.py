@@ -18,7 +18,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
-from dispatch.db.engine import reader
 from dispatch.delivery import record_outcomes, withdrawn
 from dispatch.escalation.runner import TimerRunner
 from notify.outbox import Delivery, deliver_due
@@ -76,6 +75,7 @@ class Worker:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        readers: sessionmaker[Session],
         ctx: DispatchContext,
         provider: PhoneProvider,
         status_callback: str | None,
@@ -85,14 +85,14 @@ class Worker:
     ) -> None:
         self.id = worker_id()
         self._sessions = sessions
-        self._readers = sessionmaker(reader(sessions.kw["bind"]))
+        self._readers = readers  # read-only: a round looks for due work without taking a write turn
         self._ctx = ctx
         self._provider = provider
         self._status_callback = status_callback
         self._tick_s = tick_s
         self._wall = wall_clock or ctx.clock.now
         self._lease = timedelta(seconds=lease_s)
-        self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox, lease=self._lease)
+        self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox, lease=self._lease, readers=readers)
         self._scheduler: BackgroundScheduler | None = None
         self._timers = _Job()
         self._outbox = _Job()

@@ -52,9 +52,11 @@ class TimerRunner:
         worker: str,
         on_fired: Callable[[], None] | None = None,
         lease: timedelta = LEASE,
+        readers: sessionmaker[Session] | None = None,
     ) -> None:
+        """`readers`: read-only sessions on the same database (made from `sessions` when not given)."""
         self._sessions = sessions
-        self._readers = sessionmaker(reader(sessions.kw["bind"]))
+        self._readers = readers or sessionmaker(reader(sessions.kw["bind"]))
         self._ctx = ctx
         self.worker = worker
         self._on_fired = on_fired

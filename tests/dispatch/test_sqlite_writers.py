@@ -33,6 +33,19 @@ def count(engine: Engine) -> int:
         return int(conn.execute(text("SELECT n FROM counter")).scalar_one())
 
 
+def increment_in_a_thread(engine: Engine) -> threading.Event:
+    """Start one writer in its own thread; the event is set once its write committed."""
+    done = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE counter SET n = n + 1"))
+        done.set()
+
+    threading.Thread(target=write).start()
+    return done
+
+
 def test_eight_threads_of_read_modify_write_lose_no_update(engine: Engine) -> None:
     errors: list[BaseException] = []
 
@@ -58,14 +71,7 @@ def test_a_failed_write_gives_its_turn_back(engine: Engine) -> None:
     with pytest.raises(RuntimeError), engine.begin() as conn:
         conn.execute(text("UPDATE counter SET n = 99"))
         raise RuntimeError("the request failed half-way")
-    done = threading.Event()
-
-    def write() -> None:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE counter SET n = n + 1"))
-        done.set()
-
-    threading.Thread(target=write).start()
+    done = increment_in_a_thread(engine)
     assert done.wait(5), "the next writer got its turn"
     assert count(engine) == 1, "the failed write was rolled back"
 
@@ -86,14 +92,7 @@ def test_a_writer_waits_for_another_processs_turn_and_goes_as_soon_as_it_is_give
 ) -> None:
     other_process = os.open(tmp_path / "writers.sqlite-writers", os.O_RDWR)  # its own open file: another holder
     fcntl.flock(other_process, fcntl.LOCK_EX)
-    done = threading.Event()
-
-    def write() -> None:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE counter SET n = n + 1"))
-        done.set()
-
-    threading.Thread(target=write).start()
+    done = increment_in_a_thread(engine)
     assert not done.wait(0.3), "the other process has the turn"
     given_back = time.monotonic()
     fcntl.flock(other_process, fcntl.LOCK_UN)

@@ -120,17 +120,23 @@ def timeline(srv: Server, incident_id: str) -> list[dict[str, object]]:
     return list(r.json()["timeline"])
 
 
-def test_press_alert_crash_restart_escalate_accept(server: Server) -> None:
-    server.start()
+def press_as_demo_household(server: Server, idempotency_key: str) -> httpx.Response:
     household, token = demo_household()
-    pressed = time.monotonic()
     r = httpx.post(
         f"{server.url}/api/v1/incidents",
         json={"kind": "medical", "household": household},
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-1"},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": idempotency_key},
         timeout=10,
     )
     assert r.status_code == 201, r.text
+    return r
+
+
+def test_press_alert_crash_restart_escalate_accept(server: Server) -> None:
+    server.start()
+    _, token = demo_household()
+    pressed = time.monotonic()
+    r = press_as_demo_household(server, "e2e-1")
     incident = r.json()
     while not inbox(server):
         assert time.monotonic() - pressed < 1.0, "no SMS within a second of the press"
@@ -168,14 +174,7 @@ def test_sending_can_run_in_its_own_process(server: Server, tmp_path: Path) -> N
     """`DISPATCH_JOBS=timers dispatch serve` pages nobody by itself; `DISPATCH_JOBS=outbox dispatch work` sends."""
     server.env = {**server.env, "DISPATCH_JOBS": "timers"}
     server.start()
-    household, token = demo_household()
-    r = httpx.post(
-        f"{server.url}/api/v1/incidents",
-        json={"kind": "medical", "household": household},
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-split"},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
+    r = press_as_demo_household(server, "e2e-split")
     deadline = time.monotonic() + 5
     while not any(e["type"] == "paged" for e in timeline(server, r.json()["id"])):
         assert time.monotonic() < deadline, "step 0 runs in the serving process"
