@@ -35,10 +35,11 @@ def twilio_client_cost(sends: int = 300, cores: int = 2) -> dict[str, Any]:
             client.close()  # the provider's shutdown waits for open keep-alive connections
         finally:
             provider.stop()
+    cpu_ms = round(cpu_ms, 3)  # the derived figures come from the one reported, so the report adds up
     per_incident = cpu_ms * MESSAGES_PER_WAVE
     return {
         "sends": sends,
-        "client_cpu_ms_per_message": round(cpu_ms, 3),
+        "client_cpu_ms_per_message": cpu_ms,
         "wall_ms_per_message": round(wall_ms, 3),
         "messages_per_incident": MESSAGES_PER_WAVE,
         "client_cpu_ms_per_incident": round(per_incident, 2),
