@@ -4,6 +4,10 @@ the typed-address gazetteer and the responder index.
 Loaded from the database (and the community's street file) at start. Position and availability changes go
 through `set_position` / `set_available`, which swap one entry in the index under its lock, so queries are never
 blocked for long. A live position is trusted only while fresh; `expire_positions` puts stale ones back home.
+
+The index holds only the people who can be paged at the minute of the last search: available and on call. A
+search at a later minute first catches up, looking only at those whose on-call window opened or closed in
+between (`OnCallRoster`). Searches then never walk past the off-call majority.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from dispatch.escalation.budget import SpentBudgets
 from dispatch.matching import Aed, Candidate, Target
 from dispatch.vanguards.acceptance import AnswerHistory, HistoryCache, acceptance_probability
 from dispatch.vanguards.models import Vanguard
+from dispatch.vanguards.roster import OnCallRoster
+from dispatch.vanguards.schedule import minute_of_week, on_call_at
 from geo.areas import CommunityMap
 from geo.crs import MetricProjector
 from geo.gazetteer import Gazetteer, GazetteerEntry
@@ -88,7 +94,11 @@ class Directory:
         self._prior_max = max((c.accept_rate for c in vanguards.values()), default=0.0)
         self._ceiling: tuple[dict[str, AnswerHistory], int, float] | None = None
         self.spent_budgets = SpentBudgets()
-        self.index = SkillIndex(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values())
+        self._roster = OnCallRoster((k, c.on_call) for k, c in vanguards.items())
+        # Everyone available until the first search says which minute it is; that search then drops the off-call.
+        self.index = SkillIndex(
+            IndexedPoint(c.vanguard_id, c.skills, c.x, c.y) for c in vanguards.values() if c.available
+        )
 
     @classmethod
     def load(
@@ -148,7 +158,29 @@ class Directory:
             self._prior_max = max(self._prior_max, candidate.accept_rate)
             self._ceiling = None
             self._homes.setdefault(candidate.vanguard_id, (candidate.x, candidate.y))
-            self.index.upsert(IndexedPoint(candidate.vanguard_id, candidate.skills, candidate.x, candidate.y))
+            self._roster.assign(candidate.vanguard_id, candidate.on_call)
+            self._place(candidate)
+
+    def _pageable(self, c: Candidate) -> bool:
+        minute = self._roster.minute
+        return c.available and (minute is None or on_call_at(c.on_call, minute))
+
+    def _place(self, c: Candidate) -> None:
+        """In the index if they can be paged now, out of it otherwise. Under the directory's lock."""
+        if self._pageable(c):
+            self.index.upsert(IndexedPoint(c.vanguard_id, c.skills, c.x, c.y))
+        else:
+            self.index.remove(c.vanguard_id)
+
+    def _catch_up(self, minute: int) -> None:
+        if self._roster.minute == minute:
+            return
+        with self._lock:
+            changed = self._roster.move_to(minute)
+            for vanguard_id in self._vanguards if changed is None else changed:
+                current = self._vanguards.get(vanguard_id)
+                if current is not None:
+                    self._place(current)
 
     def acceptance_ceiling(self, history: dict[str, AnswerHistory], now: datetime) -> float:
         """No vanguard accepts an alert at `now` more likely than this, given `history` (the answers snapshot the
@@ -169,7 +201,8 @@ class Directory:
         with self._lock:
             current = self._vanguards.get(vanguard_id)
             if current is not None:
-                self._vanguards[vanguard_id] = replace(current, available=available)
+                self._vanguards[vanguard_id] = updated = replace(current, available=available)
+                self._place(updated)
 
     def set_position(self, vanguard_id: str, x: float | None, y: float | None, at: datetime | None) -> None:
         """A live position (metres) seen at `at`; None puts the person back at their home building."""
@@ -185,7 +218,7 @@ class Directory:
                 self._live_since[vanguard_id] = at
                 moved = replace(current, x=x, y=y, position="live")
             self._vanguards[vanguard_id] = moved
-            self.index.upsert(IndexedPoint(vanguard_id, moved.skills, moved.x, moved.y))
+            self._place(moved)
 
     def expire_positions(self, now: datetime, max_age_s: float) -> list[str]:
         """Live positions older than `max_age_s` no longer say where someone is: back to the home building."""
@@ -195,8 +228,10 @@ class Directory:
             self.set_position(vanguard_id, None, None, None)
         return stale
 
-    def candidates_near(self, target: Target, skills: tuple[str, ...]) -> Iterator[Candidate]:
-        """People holding any of `skills`, nearest first in a straight line."""
+    def candidates_near(self, target: Target, skills: tuple[str, ...], now: datetime) -> Iterator[Candidate]:
+        """People holding any of `skills` who are available and on call at `now`, nearest first in a straight
+        line. (The matching still checks everyone it is given: this only spares it the rest.)"""
+        self._catch_up(minute_of_week(now))
         for point in self.index.iter_nearest(target.x, target.y, skills):
             candidate = self._vanguards.get(point.key)
             if candidate is not None:

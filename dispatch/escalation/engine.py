@@ -112,7 +112,7 @@ def choose_vanguards(
 
     def best(skills: tuple[str, ...], count: int, skip: frozenset[str]) -> list[Ranked]:
         wanted = replace(plan, skills=skills)
-        near = directory.candidates_near(target, skills)
+        near = directory.candidates_near(target, skills, now)
         return select_best(
             target, near, wanted, now, count, excluded=skip, walk=walk, acceptance=acceptance, p_max=p_max
         )
