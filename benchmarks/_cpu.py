@@ -53,10 +53,13 @@ class Reading:
 
 
 class CpuMeter:
-    """`groups`: name -> a function listing that group's processes now."""
+    """`groups`: name -> a function listing that group's processes now. `busiest_of`: a group whose busiest single
+    process is also reported (as `<group>_busiest`): a Python process runs its code on one core at a time (the
+    interpreter lock), so that process, not the group, may be what saturates."""
 
-    def __init__(self, groups: dict[str, Callable[[], list[psutil.Process]]]) -> None:
+    def __init__(self, groups: dict[str, Callable[[], list[psutil.Process]]], busiest_of: str | None = None) -> None:
         self.groups = groups
+        self.busiest_of = busiest_of
 
     def read(self) -> Reading:
         return Reading(
@@ -69,11 +72,17 @@ class CpuMeter:
         A process that started since counts whole; one that ended in between is missed (its last seconds)."""
         now = self.read()
         used: dict[str, float] = {}
+        busiest = 0.0
         for name, current in now.groups.items():
             earlier = before.groups.get(name, {})
-            used[name] = sum(max(0.0, cpu - earlier.get(key, 0.0)) for key, cpu in current.items())
+            each = [max(0.0, cpu - earlier.get(key, 0.0)) for key, cpu in current.items()]
+            used[name] = sum(each)
+            if name == self.busiest_of:
+                busiest = max(each, default=0.0)
         busy = max(0.0, now.machine_busy_s - before.machine_busy_s)
         used["other"] = max(0.0, busy - sum(used.values()))
+        if self.busiest_of is not None:
+            used[f"{self.busiest_of}_busiest"] = busiest
         used["machine_busy"] = busy
         used["wall"] = now.at - before.at
         used["cores"] = float(psutil.cpu_count() or 1)

@@ -166,7 +166,8 @@ def bench_database(
             "database": lambda: tree(database_pid()),
             "provider": lambda: tree(provider.proc.pid),
             "load_generator": lambda: [me],
-        }
+        },
+        busiest_of="server",
     )
     used = 0
     steps: list[dict[str, Any]] = []
