@@ -225,3 +225,31 @@ def test_the_provider_is_a_context_manager_that_closes_its_connections(twilio: F
 
     assert provider.name == "twilio"
     assert len(twilio.messages) == 1
+
+
+def test_a_proxy_set_in_the_environment_when_the_provider_is_made_is_used(
+    make_provider: MakeProvider, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: the send must fail
+    monkeypatch.setenv("NO_PROXY", "")
+    provider = make_provider()
+
+    with pytest.raises(ProviderError) as failure:
+        provider.send_sms(VANGUARD, "hello")
+
+    assert failure.value.retryable
+    assert twilio.messages == [], "the request went to the proxy, not straight to Twilio"
+
+
+def test_the_environment_is_read_once_not_for_every_message(
+    make_provider: MakeProvider, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    provider = make_provider()
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # set later: not looked at
+
+    provider.send_sms(VANGUARD, "hello")
+
+    assert len(twilio.messages) == 1
+    assert provider._http.session is not None
+    assert provider._http.session.verify == "/etc/ssl/certs/ca-certificates.crt", "the CA bundle still counts"
