@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.models import OutboxMessage
@@ -128,6 +128,16 @@ class _Claimed:
     channel: str
     created_at: datetime
     orphaned: bool  # a previous sender's lease expired mid-send: it may have gone out
+    attempts: int
+    incident_id: str | None
+    page_id: int | None
+    purpose: str
+
+    @classmethod
+    def of(cls, m: OutboxMessage) -> _Claimed:
+        orphaned = m.status == "sending"
+        where = (m.incident_id, m.page_id, m.purpose)
+        return cls(m.id, m.to, m.body, m.channel, m.created_at, orphaned, m.attempts, *where)
 
 
 def _due_ids(now: datetime, limit: int) -> Select[int]:
@@ -167,7 +177,7 @@ def _claim(
         session.flush()
         rows = [m for m in rows if m.status != "withdrawn"]
         ids = [m.id for m in rows]
-    claimed = [_Claimed(m.id, m.to, m.body, m.channel, m.created_at, m.status == "sending") for m in rows]
+    claimed = [_Claimed.of(m) for m in rows]
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
@@ -233,7 +243,7 @@ def deliver_due(
         claimed = _claim(session, worker, now(), limit, lease, withdrawn)
     held_since = now()
     results: list[Delivery] = []
-    attempts: list[tuple[int, Sent | None, ProviderError | None]] = []
+    attempts: list[tuple[_Claimed, Sent | None, ProviderError | None]] = []
     for claim in claimed:
         message_id = claim.id
         sent: Sent | None = None
@@ -249,7 +259,7 @@ def deliver_due(
             sent = _send(provider, claim, status_callback)
         except ProviderError as exc:
             error = exc
-        attempts.append((message_id, sent, error))
+        attempts.append((claim, sent, error))
         if len(attempts) >= OUTCOMES_PER_COMMIT:
             results += _record(sessions, attempts, worker, now, on_outcomes)
             attempts = []
@@ -260,57 +270,122 @@ def deliver_due(
 
 def _record(
     sessions: sessionmaker[Session],
-    attempts: list[tuple[int, Sent | None, ProviderError | None]],
+    attempts: list[tuple[_Claimed, Sent | None, ProviderError | None]],
     worker: str,
     now: Callable[[], datetime],
     on_outcomes: Callable[[Session, list[Delivery]], None] | None,
 ) -> list[Delivery]:
     """The outcomes of a few sends, in one transaction. A crash before it commits leaves the messages claimed;
     whoever re-claims them asks the provider first (`find_sent`), so nothing is sent twice."""
-    results: list[Delivery] = []
     with sessions.begin() as session:
-        ids = [message_id for message_id, _, _ in attempts]
-        rows = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True)
-        )
-        messages = {m.id: m for m in rows}
-        for message_id, sent, error in attempts:
-            msg = messages.get(message_id)
-            if msg is None or msg.claimed_by != worker:  # lease lost to another worker meanwhile
-                continue
-            gave_up = failed_over = False
-            msg.attempts += 1
-            msg.claimed_until = None
-            if sent is not None:
-                msg.status, msg.sent_at = "sent", now()
-                msg.provider, msg.provider_id, msg.delivery_status = sent.provider, sent.provider_id, sent.status
-                msg.error = None
-            else:
-                assert error is not None
-                msg.error = str(error)
-                final = not error.retryable or msg.attempts >= MAX_ATTEMPTS
-                if msg.fallback_body and msg.channel == "sms" and (final or msg.attempts >= FAILOVER_AFTER):
-                    msg.status, failed_over = "failed", True
-                    failover(session, msg, now())
-                elif not final:
-                    msg.status, msg.next_attempt_at = "pending", now() + backoff(msg.attempts)
-                else:
-                    msg.status, gave_up = "failed", True
-                log.warning("outbox message %s attempt %s failed: %s", message_id, msg.attempts, error)
-            delivery = Delivery(
-                message_id,
-                msg.incident_id,
-                msg.page_id,
-                msg.purpose,
-                sent,
-                error,
-                gave_up,
-                failed_over,
-                msg.channel,
-            )
-            results.append(delivery)
+        if all(sent is not None for _, sent, _ in attempts):
+            results = _record_sent(session, attempts, worker, now())
+        else:
+            results = _record_any(session, attempts, worker, now)
         if on_outcomes is not None and results:
             on_outcomes(session, results)
+    return results
+
+
+def _held(session: Session, ids: list[int], worker: str) -> set[int]:
+    """Those of `ids` this worker still holds the claim on (another may have taken over an expired lease)."""
+    held = select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker)
+    if session.get_bind().dialect.name == "postgresql":
+        held = held.with_for_update()
+    return set(session.scalars(held))
+
+
+_SENT = (
+    update(OutboxMessage.__table__)  # type: ignore[arg-type]
+    .where(OutboxMessage.__table__.c.id == bindparam("message_id"))
+    .values(
+        status="sent",
+        attempts=bindparam("attempts"),
+        claimed_until=None,
+        sent_at=bindparam("sent_at"),
+        provider=bindparam("provider"),
+        provider_id=bindparam("provider_id"),
+        delivery_status=bindparam("delivery_status"),
+        error=None,
+    )
+)
+
+
+def _record_sent(
+    session: Session, attempts: list[tuple[_Claimed, Sent | None, ProviderError | None]], worker: str, at: datetime
+) -> list[Delivery]:
+    """Every send of the batch went through (the usual case): one statement for all, no rows loaded."""
+    held = _held(session, [claim.id for claim, _, _ in attempts], worker)
+    done = [(claim, sent) for claim, sent, _ in attempts if claim.id in held and sent is not None]
+    if done:
+        session.execute(
+            _SENT,
+            [
+                {
+                    "message_id": claim.id,
+                    "attempts": claim.attempts + 1,
+                    "sent_at": at,
+                    "provider": sent.provider,
+                    "provider_id": sent.provider_id,
+                    "delivery_status": sent.status,
+                }
+                for claim, sent in done
+            ],
+        )
+    return [
+        Delivery(claim.id, claim.incident_id, claim.page_id, claim.purpose, sent, None, False, False, claim.channel)
+        for claim, sent in done
+    ]
+
+
+def _record_any(
+    session: Session,
+    attempts: list[tuple[_Claimed, Sent | None, ProviderError | None]],
+    worker: str,
+    now: Callable[[], datetime],
+) -> list[Delivery]:
+    results: list[Delivery] = []
+    ids = [claim.id for claim, _, _ in attempts]
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True)
+    )
+    messages = {m.id: m for m in rows}
+    for claim, sent, error in attempts:
+        message_id = claim.id
+        msg = messages.get(message_id)
+        if msg is None or msg.claimed_by != worker:  # lease lost to another worker meanwhile
+            continue
+        gave_up = failed_over = False
+        msg.attempts += 1
+        msg.claimed_until = None
+        if sent is not None:
+            msg.status, msg.sent_at = "sent", now()
+            msg.provider, msg.provider_id, msg.delivery_status = sent.provider, sent.provider_id, sent.status
+            msg.error = None
+        else:
+            assert error is not None
+            msg.error = str(error)
+            final = not error.retryable or msg.attempts >= MAX_ATTEMPTS
+            if msg.fallback_body and msg.channel == "sms" and (final or msg.attempts >= FAILOVER_AFTER):
+                msg.status, failed_over = "failed", True
+                failover(session, msg, now())
+            elif not final:
+                msg.status, msg.next_attempt_at = "pending", now() + backoff(msg.attempts)
+            else:
+                msg.status, gave_up = "failed", True
+            log.warning("outbox message %s attempt %s failed: %s", message_id, msg.attempts, error)
+        delivery = Delivery(
+            message_id,
+            msg.incident_id,
+            msg.page_id,
+            msg.purpose,
+            sent,
+            error,
+            gave_up,
+            failed_over,
+            msg.channel,
+        )
+        results.append(delivery)
     return results
 
 
