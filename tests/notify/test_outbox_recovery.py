@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
 from dispatch.runtime import Runtime
 from notify import outbox
+from notify.models import OutboxMessage
+from notify.ports import Sent
 from notify.simulated import inbox
 from tests.support.flow import deliver, press
 
@@ -37,3 +41,43 @@ def test_nothing_is_sent_before_the_dead_senders_lease_expires(
     assert deliver(runtime) == 0
     clock.advance(outbox.LEASE.total_seconds() + 1)
     assert deliver(runtime) == 3
+
+
+class _OvertakenMidSend:
+    """A provider so slow that, during the first send, the sender's lease runs out and another process takes the
+    batch over (re-claims it, asks whether the first went out, sends the rest and records them)."""
+
+    def __init__(self, runtime: Runtime, clock: FakeClock) -> None:
+        self.inner, self.runtime, self.clock = runtime.provider, runtime, clock
+        self.name = self.inner.name
+        self.overtaken: list[outbox.Delivery] = []
+
+    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Sent:
+        sent = self.inner.send_sms(to, body, status_callback=status_callback)
+        if not self.overtaken:
+            self.clock.advance(outbox.LEASE.total_seconds() + 1)
+            self.overtaken = outbox.deliver_due(self.runtime.sessions, self.inner, self.clock.now, worker="other")
+        return sent
+
+    def place_call(self, to: str, twiml: str, *, status_callback: str | None = None) -> Sent:
+        return self.inner.place_call(to, twiml, status_callback=status_callback)
+
+    def find_sent(self, to: str, body: str, *, channel: str, since: datetime) -> Sent | None:
+        return self.inner.find_sent(to, body, channel=channel, since=since)
+
+
+def test_a_sender_overtaken_mid_batch_records_nothing_over_the_new_owners_record(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    press(client, kind="medical")
+    slow = _OvertakenMidSend(runtime, clock)
+
+    recorded = outbox.deliver_due(runtime.sessions, slow, clock.now, worker="slow")
+
+    assert recorded == [], "its one send went through, but the message is no longer its own to record"
+    assert len(slow.overtaken) == 3
+    with runtime.readers() as session:
+        rows = list(session.scalars(select(OutboxMessage)))
+        received = Counter(m.phone for m in inbox(session) if m.direction == "in")
+    assert [(m.status, m.claimed_by, m.attempts) for m in rows] == [("sent", "other", 1)] * 3
+    assert sorted(received.values()) == [1, 1, 1], "the first alert was found sent, not sent again"
