@@ -55,7 +55,8 @@ def work() -> None:
     """Run background jobs without serving HTTP: escalation timers and/or sending (DISPATCH_JOBS, default both).
 
     E.g. `DISPATCH_JOBS=timers dispatch serve` plus `DISPATCH_JOBS=outbox DISPATCH_TICK_S=0.02 dispatch work`
-    sends from its own process, on another core. Any mix of processes shares the work through the database."""
+    sends from its own process, on another core. Any mix of processes shares the work through the database. On
+    PostgreSQL the sender is woken by the server's announcements (LISTEN/NOTIFY); on SQLite it polls every tick."""
     import gc
     import signal
     import threading

@@ -13,6 +13,7 @@ from dispatch.community.loader import is_loaded, load_community
 from dispatch.context import DispatchContext
 from dispatch.db import migrate
 from dispatch.db.engine import make_engine, reader
+from dispatch.db.wakeups import PostgresWakeups
 from dispatch.directory import Directory
 from dispatch.escalation.policy import load_policy
 from dispatch.links import LinkSigner
@@ -95,7 +96,9 @@ def build_runtime(
         public_url(settings.public_base_url, "/webhooks/twilio/status") if settings.twilio is not None else None
     )
     readers = sessionmaker(reader(engine), expire_on_commit=False)
+    wakeups = PostgresWakeups(engine) if engine.dialect.name == "postgresql" else None
     worker = Worker(
-        sessions, readers, ctx, provider, status_callback, tick_s=tick_s or settings.tick_s, lease_s=settings.lease_s
-    )
+        sessions, readers, ctx, provider, status_callback, tick_s=tick_s or settings.tick_s, lease_s=settings.lease_s,
+        wakeups=wakeups,
+    )  # fmt: skip
     return Runtime(settings, engine, sessions, readers, ctx, provider, worker)

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
+from dispatch.db.wakeups import PostgresWakeups
 from dispatch.delivery import record_outcomes, withdrawn
 from dispatch.escalation.runner import TimerRunner
 from notify.outbox import Delivery, deliver_due
@@ -82,7 +83,9 @@ class Worker:
         tick_s: float = 0.25,
         wall_clock: Callable[[], datetime] | None = None,
         lease_s: float = 30.0,
+        wakeups: PostgresWakeups | None = None,
     ) -> None:
+        """`wakeups` (PostgreSQL): wake the jobs that run in other processes, and be woken by them."""
         self.id = worker_id()
         self._sessions = sessions
         self._readers = readers  # read-only: a round looks for due work without taking a write turn
@@ -96,6 +99,8 @@ class Worker:
         self._scheduler: BackgroundScheduler | None = None
         self._timers = _Job()
         self._outbox = _Job()
+        self._wakeups = wakeups
+        self._jobs: frozenset[str] | None = None  # None until started: nothing runs here, nothing is announced
 
     def deliver(self) -> list[Delivery]:
         def outcomes(session: Session, deliveries: list[Delivery]) -> None:
@@ -138,6 +143,10 @@ class Worker:
             scheduler.add_job(self._deliver_job, "interval", seconds=self._tick_s, id="outbox")
         scheduler.start()
         self._scheduler = scheduler
+        self._jobs = frozenset(jobs)
+        if self._wakeups is not None and self._jobs:
+            wakes = {"timers": self.wake_timers, "outbox": self.wake_outbox}
+            self._wakeups.listen({job: wakes[job] for job in self._jobs})
 
     def wake(self) -> None:
         """After a request committed: a press's step 0 is due at once, and messages may be queued."""
@@ -153,12 +162,19 @@ class Worker:
         self._wake(self._outbox, "outbox")
 
     def _wake(self, job: _Job, job_id: str) -> None:
+        if self._jobs is not None and job_id not in self._jobs:
+            if self._wakeups is not None:  # another process runs it: tell it now rather than at its next tick
+                self._wakeups.announce(job_id)
+            return
         if job.wake() and self._scheduler is not None and self._scheduler.running:
             scheduled = self._scheduler.get_job(job_id)
             if scheduled is not None:
                 scheduled.modify(next_run_time=self._wall())
 
     def stop(self) -> None:
+        if self._wakeups is not None:
+            self._wakeups.stop()
+        self._jobs = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
