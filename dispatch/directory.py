@@ -13,7 +13,8 @@ between (`OnCallRoster`). Searches then never walk past the off-call majority.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from dispatch.clock import LOCAL_TZ
 from dispatch.community.models import Aed as AedRow
 from dispatch.community.models import Building, Grid, Zone
+from dispatch.db.wakeups import DIRECTORY, notify_in
 from dispatch.escalation.budget import SpentBudgets
 from dispatch.matching import Aed, Candidate, Target
 from dispatch.vanguards.acceptance import AnswerHistory, HistoryCache, acceptance_probability
@@ -61,6 +63,18 @@ def split_skills(text: str) -> frozenset[str]:
     return frozenset(s.strip() for s in text.split(";") if s.strip())
 
 
+def _from_row(v: Vanguard, projector: MetricProjector) -> tuple[Candidate, tuple[float, float], datetime | None]:
+    """A vanguard's record for matching, their home (metres), and since when their live position is known."""
+    p = to_shape(v.geom)
+    home = projector.to_metric(float(p.x), float(p.y))
+    (x, y), position, seen = home, "home", None
+    if v.live_lon is not None and v.live_lat is not None and v.live_at is not None:
+        (x, y), position, seen = projector.to_metric(v.live_lon, v.live_lat), "live", v.live_at
+    skills = split_skills(v.skills)
+    record = Candidate(v.id, v.name, v.phone, skills, x, y, v.on_call, v.available, v.accept_rate, position)
+    return record, home, seen
+
+
 class Directory:
     def __init__(
         self,
@@ -84,6 +98,7 @@ class Directory:
             GazetteerEntry(b.id, b.address, b.zone_name or "", b.entrances, b.floors) for b in buildings.values()
         )
         self._vanguards = dict(vanguards)
+        self.origin = uuid.uuid4().hex[:12]  # names this directory in what it tells other processes
         self._homes = homes or {k: (c.x, c.y) for k, c in vanguards.items()}
         self._live_since = dict(live_since or {})
         self._lock = threading.Lock()
@@ -128,17 +143,9 @@ class Directory:
         homes: dict[str, tuple[float, float]] = {}
         live_since: dict[str, datetime] = {}
         for v in session.scalars(select(Vanguard)):
-            p = to_shape(v.geom)
-            homes[v.id] = projector.to_metric(float(p.x), float(p.y))
-            x, y = homes[v.id]
-            position = "home"
-            if v.live_lon is not None and v.live_lat is not None and v.live_at is not None:
-                x, y = projector.to_metric(v.live_lon, v.live_lat)
-                live_since[v.id] = v.live_at
-                position = "live"
-            vanguards[v.id] = Candidate(
-                v.id, v.name, v.phone, split_skills(v.skills), x, y, v.on_call, v.available, v.accept_rate, position
-            )
+            vanguards[v.id], homes[v.id], seen = _from_row(v, projector)
+            if seen is not None:
+                live_since[v.id] = seen
         aeds = []
         for a in session.scalars(select(AedRow).order_by(AedRow.id)):
             p = to_shape(a.geom)
@@ -151,6 +158,28 @@ class Directory:
 
     def vanguard(self, vanguard_id: str) -> Candidate | None:
         return self._vanguards.get(vanguard_id)
+
+    def changed_in(self, session: Session, vanguard_id: str) -> None:
+        """Tell the other app processes (PostgreSQL) that this vanguard changed, when `session` commits."""
+        notify_in(session, DIRECTORY, f"{self.origin}:{vanguard_id}")
+
+    def reload(self, session: Session, vanguard_ids: Collection[str] | None = None) -> int:
+        """Re-read vanguards (these, or everyone) from the database, as another process changed them."""
+        query = select(Vanguard)
+        if vanguard_ids is not None:
+            query = query.where(Vanguard.id.in_(sorted(vanguard_ids)))
+        count = 0
+        for v in session.scalars(query):
+            record, home, seen = _from_row(v, self.projector)
+            with self._lock:
+                self._homes[v.id] = home
+                if seen is None:
+                    self._live_since.pop(v.id, None)
+                else:
+                    self._live_since[v.id] = seen
+            self.upsert_vanguard(record)
+            count += 1
+        return count
 
     def upsert_vanguard(self, candidate: Candidate) -> None:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -13,7 +14,7 @@ from dispatch.community.loader import is_loaded, load_community
 from dispatch.context import DispatchContext
 from dispatch.db import migrate
 from dispatch.db.engine import make_engine, reader
-from dispatch.db.wakeups import PostgresWakeups
+from dispatch.db.wakeups import DIRECTORY, PostgresWakeups
 from dispatch.directory import Directory
 from dispatch.escalation.policy import load_policy
 from dispatch.links import LinkSigner
@@ -35,18 +36,41 @@ class Runtime:
     ctx: DispatchContext
     provider: PhoneProvider
     worker: Worker
+    wakeups: PostgresWakeups | None = None  # PostgreSQL: what other processes tell this one, and the other way
     started: bool = field(default=False)
 
     def start(self) -> None:
         if not self.started:
             self.worker.start(self.settings.jobs)
+            if self.wakeups is not None:
+                handlers = {job: _ignore_payload(wake) for job, wake in self.worker.wakes().items()}
+                handlers[DIRECTORY] = self._vanguard_changed
+                self.wakeups.listen(handlers, on_connect=self._reload_roster)
             self.started = True
 
     def stop(self) -> None:
         if self.started:
+            if self.wakeups is not None:
+                self.wakeups.stop()
             self.worker.stop()
             self.started = False
         self.engine.dispose()
+
+    def _vanguard_changed(self, payload: str) -> None:
+        """Another process changed a vanguard (availability, schedule, position): re-read them."""
+        origin, _, vanguard_id = payload.partition(":")
+        directory = self.ctx.directory
+        if origin != directory.origin and vanguard_id:
+            with self.readers() as session:
+                directory.reload(session, [vanguard_id])
+
+    def _reload_roster(self) -> None:
+        with self.readers() as session:
+            self.ctx.directory.reload(session)
+
+
+def _ignore_payload(wake: Callable[[], None]) -> Callable[[str], None]:
+    return lambda _payload: wake()
 
 
 def make_provider(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> PhoneProvider:
@@ -101,4 +125,4 @@ def build_runtime(
         sessions, readers, ctx, provider, status_callback, tick_s=tick_s or settings.tick_s, lease_s=settings.lease_s,
         wakeups=wakeups,
     )  # fmt: skip
-    return Runtime(settings, engine, sessions, readers, ctx, provider, worker)
+    return Runtime(settings, engine, sessions, readers, ctx, provider, worker, wakeups)

@@ -85,7 +85,8 @@ class Worker:
         lease_s: float = 30.0,
         wakeups: PostgresWakeups | None = None,
     ) -> None:
-        """`wakeups` (PostgreSQL): wake the jobs that run in other processes, and be woken by them."""
+        """`wakeups` (PostgreSQL): announce work for the jobs that run in other processes (see `wakes` for the
+        other way round)."""
         self.id = worker_id()
         self._sessions = sessions
         self._readers = readers  # read-only: a round looks for due work without taking a write turn
@@ -144,9 +145,11 @@ class Worker:
         scheduler.start()
         self._scheduler = scheduler
         self._jobs = frozenset(jobs)
-        if self._wakeups is not None and self._jobs:
-            wakes = {"timers": self.wake_timers, "outbox": self.wake_outbox}
-            self._wakeups.listen({job: wakes[job] for job in self._jobs})
+
+    def wakes(self) -> dict[str, Callable[[], None]]:
+        """The wake of each job this process runs (another process's announcement calls it)."""
+        every = {"timers": self.wake_timers, "outbox": self.wake_outbox}
+        return {job: wake for job, wake in every.items() if job in (self._jobs or ())}
 
     def wake(self) -> None:
         """After a request committed: a press's step 0 is due at once, and messages may be queued."""
@@ -172,8 +175,6 @@ class Worker:
                 scheduled.modify(next_run_time=self._wall())
 
     def stop(self) -> None:
-        if self._wakeups is not None:
-            self._wakeups.stop()
         self._jobs = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)

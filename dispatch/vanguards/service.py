@@ -1,7 +1,8 @@
 """A vanguard's availability and whereabouts: the on/off toggle and the live position their phone shares.
 
 Both are written to the database (the truth every process reloads from) and to this process's directory, whose
-index swaps the one entry under its lock: a position update never stalls matching.
+index swaps the one entry under its lock: a position update never stalls matching. On PostgreSQL the other app
+processes are told when the transaction commits, and re-read the vanguard (`Directory.changed_in`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def set_available(session: Session, directory: Directory, vanguard_id: str, avai
     _get(session, vanguard_id).available = available
     session.flush()
     directory.set_available(vanguard_id, available)
+    directory.changed_in(session, vanguard_id)
 
 
 def report_position(
@@ -43,6 +45,7 @@ def report_position(
     session.flush()
     x, y = directory.projector.to_metric(lon, lat)
     directory.set_position(vanguard_id, x, y, at)
+    directory.changed_in(session, vanguard_id)
     return directory.vanguard(vanguard_id)
 
 
@@ -52,3 +55,4 @@ def clear_position(session: Session, directory: Directory, vanguard_id: str) -> 
     vanguard.live_lat = vanguard.live_lon = vanguard.live_at = None
     session.flush()
     directory.set_position(vanguard_id, None, None, None)
+    directory.changed_in(session, vanguard_id)

@@ -162,7 +162,8 @@ def _set_vanguard(
             vanguard.available = available
         if on_call is not None:
             vanguard.on_call = on_call
-    # This process's matching sees the change at once; other processes when they reload their directory.
+        runtime.ctx.directory.changed_in(session, vanguard_id)  # other processes re-read them once this commits
+    # This process's matching sees the change at once.
     directory = runtime.ctx.directory
     if available is not None:
         directory.set_available(vanguard_id, available)

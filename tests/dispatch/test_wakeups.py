@@ -61,7 +61,7 @@ def test_a_listener_wakes_only_the_jobs_it_was_given_and_survives_a_lost_connect
     runtime: Runtime,
 ) -> None:
     woken: list[str] = []
-    listener = Listener(libpq_dsn(runtime.engine), {"outbox": lambda: woken.append("outbox")}, poll_s=0.1)
+    listener = Listener(libpq_dsn(runtime.engine), {"outbox": lambda _payload: woken.append("outbox")}, poll_s=0.1)
     listener.start()
     try:
         assert listener.listening.wait(5)
