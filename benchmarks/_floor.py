@@ -3,9 +3,8 @@
 Every alert is one `messages.create` through the official client (fixed by the product's owners). Sent here to the
 local fake provider in its own process, so this process's CPU time is the client's alone (building the request,
 `requests`, parsing the answer into a MessageInstance), configured as the service configures it
-(`notify.twilio_provider`: proxy and CA settings read once, not per message; that saved ~0.2 ms of ~0.8).
-With a wave of three, it bounds what any design that keeps
-the client can page per core.
+(`notify.twilio_provider`: proxy and CA settings read once, not per message; that saved ~0.2 ms of ~0.8). With a
+wave of three, it bounds what any design that keeps the client can page per core.
 """
 
 from __future__ import annotations
