@@ -64,3 +64,9 @@ def timeline_types(client: TestClient, incident_id: str, token: str = "st_duty")
     r = client.get(f"/api/v1/incidents/{incident_id}", headers=auth(token))
     assert r.status_code == 200, r.text
     return [e["type"] for e in r.json()["timeline"]]
+
+
+def shows_the_door(text: str) -> bool:
+    """Whether `text` gives household H1's door (flat 501) as every screen and message writes it. A bare "501" may
+    turn up by chance in a link token, a CSRF value or an incident id."""
+    return "501室" in text or "unit 501" in text

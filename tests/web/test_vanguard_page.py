@@ -12,7 +12,7 @@ from dispatch.audit.models import AuditEntry
 from dispatch.runtime import Runtime
 from dispatch.vanguards.models import Vanguard
 from dispatch.web.route import StreetGraph
-from tests.support.flow import deliver, press
+from tests.support.flow import deliver, press, shows_the_door
 from tests.web.screens import field, link_path
 
 DOCTOR = "+8617000000001"
@@ -22,7 +22,7 @@ def test_before_accepting_the_page_says_what_and_how_far_but_not_the_door(client
     press(client)
     deliver(runtime)
     page = client.get(link_path(runtime, DOCTOR)).text
-    assert "急病" in page and "米" in page and "接单" in page and "501" not in page
+    assert "急病" in page and "米" in page and "接单" in page and not shows_the_door(page)
     assert '<svg class="map"' in page
 
 
