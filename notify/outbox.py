@@ -278,10 +278,13 @@ def _record(
     """The outcomes of a few sends, in one transaction. A crash before it commits leaves the messages claimed;
     whoever re-claims them asks the provider first (`find_sent`), so nothing is sent twice."""
     with sessions.begin() as session:
-        if all(sent is not None for _, sent, _ in attempts):
-            results = _record_sent(session, attempts, worker, now())
-        else:
-            results = _record_any(session, attempts, worker, now)
+        sent = [(claim, s) for claim, s, _ in attempts if s is not None]
+        failed = [(claim, e) for claim, s, e in attempts if s is None and e is not None]
+        recorded = {
+            d.message_id: d
+            for d in [*_record_sent(session, sent, worker, now()), *_record_failed(session, failed, worker, now)]
+        }
+        results = [recorded[claim.id] for claim, _, _ in attempts if claim.id in recorded]  # in the order sent
         if on_outcomes is not None and results:
             on_outcomes(session, results)
     return results
@@ -311,12 +314,12 @@ _SENT = (
 )
 
 
-def _record_sent(
-    session: Session, attempts: list[tuple[_Claimed, Sent | None, ProviderError | None]], worker: str, at: datetime
-) -> list[Delivery]:
-    """Every send of the batch went through (the usual case): one statement for all, no rows loaded."""
-    held = _held(session, [claim.id for claim, _, _ in attempts], worker)
-    done = [(claim, sent) for claim, sent, _ in attempts if claim.id in held and sent is not None]
+def _record_sent(session: Session, sent: list[tuple[_Claimed, Sent]], worker: str, at: datetime) -> list[Delivery]:
+    """Sends that went through (the usual case): one statement for all, no rows loaded."""
+    if not sent:
+        return []
+    held = _held(session, [claim.id for claim, _ in sent], worker)
+    done = [(claim, s) for claim, s in sent if claim.id in held]
     if done:
         session.execute(
             _SENT,
@@ -325,67 +328,53 @@ def _record_sent(
                     "message_id": claim.id,
                     "attempts": claim.attempts + 1,
                     "sent_at": at,
-                    "provider": sent.provider,
-                    "provider_id": sent.provider_id,
-                    "delivery_status": sent.status,
+                    "provider": s.provider,
+                    "provider_id": s.provider_id,
+                    "delivery_status": s.status,
                 }
-                for claim, sent in done
+                for claim, s in done
             ],
         )
     return [
-        Delivery(claim.id, claim.incident_id, claim.page_id, claim.purpose, sent, None, False, False, claim.channel)
-        for claim, sent in done
+        Delivery(claim.id, claim.incident_id, claim.page_id, claim.purpose, s, None, False, False, claim.channel)
+        for claim, s in done
     ]
 
 
-def _record_any(
-    session: Session,
-    attempts: list[tuple[_Claimed, Sent | None, ProviderError | None]],
-    worker: str,
-    now: Callable[[], datetime],
+def _record_failed(
+    session: Session, failed: list[tuple[_Claimed, ProviderError]], worker: str, now: Callable[[], datetime]
 ) -> list[Delivery]:
-    results: list[Delivery] = []
-    ids = [claim.id for claim, _, _ in attempts]
+    """Failed sends, row by row: each is retried later, moved to a voice call, or given up on."""
+    if not failed:
+        return []
+    ids = [claim.id for claim, _ in failed]
     rows = session.scalars(
         select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True)
     )
     messages = {m.id: m for m in rows}
-    for claim, sent, error in attempts:
-        message_id = claim.id
-        msg = messages.get(message_id)
+    results: list[Delivery] = []
+    for claim, error in failed:
+        msg = messages.get(claim.id)
         if msg is None or msg.claimed_by != worker:  # lease lost to another worker meanwhile
             continue
         gave_up = failed_over = False
         msg.attempts += 1
         msg.claimed_until = None
-        if sent is not None:
-            msg.status, msg.sent_at = "sent", now()
-            msg.provider, msg.provider_id, msg.delivery_status = sent.provider, sent.provider_id, sent.status
-            msg.error = None
+        msg.error = str(error)
+        final = not error.retryable or msg.attempts >= MAX_ATTEMPTS
+        if msg.fallback_body and msg.channel == "sms" and (final or msg.attempts >= FAILOVER_AFTER):
+            msg.status, failed_over = "failed", True
+            failover(session, msg, now())
+        elif not final:
+            msg.status, msg.next_attempt_at = "pending", now() + backoff(msg.attempts)
         else:
-            assert error is not None
-            msg.error = str(error)
-            final = not error.retryable or msg.attempts >= MAX_ATTEMPTS
-            if msg.fallback_body and msg.channel == "sms" and (final or msg.attempts >= FAILOVER_AFTER):
-                msg.status, failed_over = "failed", True
-                failover(session, msg, now())
-            elif not final:
-                msg.status, msg.next_attempt_at = "pending", now() + backoff(msg.attempts)
-            else:
-                msg.status, gave_up = "failed", True
-            log.warning("outbox message %s attempt %s failed: %s", message_id, msg.attempts, error)
-        delivery = Delivery(
-            message_id,
-            msg.incident_id,
-            msg.page_id,
-            msg.purpose,
-            sent,
-            error,
-            gave_up,
-            failed_over,
-            msg.channel,
+            msg.status, gave_up = "failed", True
+        log.warning("outbox message %s attempt %s failed: %s", claim.id, msg.attempts, error)
+        results.append(
+            Delivery(
+                claim.id, msg.incident_id, msg.page_id, msg.purpose, None, error, gave_up, failed_over, msg.channel
+            )
         )
-        results.append(delivery)
     return results
 
 

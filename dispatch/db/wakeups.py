@@ -39,17 +39,19 @@ def channel(topic: str) -> str:
     return PREFIX + topic
 
 
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
 def notify_in(session: Session, topic: str, payload: str = "") -> None:
     """Within the caller's transaction: delivered when it commits, never if it rolls back. Nothing on SQLite."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel(topic), "payload": payload})
+        session.execute(_NOTIFY, {"channel": channel(topic), "payload": payload})
 
 
 def announce(engine: Engine, topic: str, payload: str = "") -> None:
     """At once, in a transaction of its own (the caller's work is committed already)."""
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel(topic), "payload": payload})
-        conn.commit()
+    with engine.begin() as conn:
+        conn.execute(_NOTIFY, {"channel": channel(topic), "payload": payload})
 
 
 def libpq_dsn(engine: Engine) -> str:
@@ -136,11 +138,10 @@ class PostgresWakeups:
         except Exception as exc:
             log.warning("could not announce work for %s (%s); it is picked up at the next tick", job, exc)
 
-    def listen(self, handlers: Mapping[str, Handler], on_connect: Callable[[], None] | None = None) -> Listener:
+    def listen(self, handlers: Mapping[str, Handler], on_connect: Callable[[], None] | None = None) -> None:
         self.stop()
         self._listener = Listener(libpq_dsn(self._engine), handlers, on_connect)
         self._listener.start()
-        return self._listener
 
     def listening(self, timeout: float) -> bool:
         """Whether the listener is connected and listening (waiting up to `timeout` seconds for it)."""

@@ -15,12 +15,10 @@ from dispatch.vanguards.schedule import MINUTES_PER_WEEK, parse_schedule
 
 def boundaries(spec: str) -> frozenset[int]:
     """The minutes of the week at which `spec` turns on or off (a full week has none)."""
-    edges: set[int] = set()
-    for start, end in parse_schedule(spec).intervals:
-        edges.add(start % MINUTES_PER_WEEK)
-        edges.add(end % MINUTES_PER_WEEK)
+    schedule = parse_schedule(spec)
+    edges = {minute % MINUTES_PER_WEEK for interval in schedule.intervals for minute in interval}
     # Windows that touch (Mon 22:00-24:00 and Tue 00:00-06:00) do not switch there: keep only real switches.
-    covers = parse_schedule(spec).covers_minute
+    covers = schedule.covers_minute
     return frozenset(m for m in edges if covers(m) != covers((m - 1) % MINUTES_PER_WEEK))
 
 

@@ -4,12 +4,11 @@ up when it listens again."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from dispatch.clock import FakeClock
 from dispatch.runtime import Runtime, build_runtime
@@ -18,6 +17,7 @@ from dispatch.vanguards import service
 from dispatch.vanguards.models import Vanguard
 from dispatch.web.vanguard import _set_vanguard
 from geo.crs import Crs
+from tests.support.listening import drop_listening_connections, eventually
 
 pytestmark = pytest.mark.parametrize("backend", ["postgis"])  # one SQLite file is served by one process
 
@@ -35,13 +35,6 @@ def two(settings: Settings, clock: FakeClock) -> Iterator[tuple[Runtime, Runtime
     yield a, b
     b.stop()
     a.stop()
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {seconds} s"
-        time.sleep(0.02)
 
 
 def test_switching_off_in_one_process_stops_the_others_paging_them(two: tuple[Runtime, Runtime]) -> None:
@@ -86,10 +79,5 @@ def test_a_change_missed_while_not_listening_is_caught_up_on_reconnecting(two: t
     a, b = two
     with a.engine.begin() as conn:  # written without telling anyone, as if the notification were lost
         conn.execute(update(Vanguard).where(Vanguard.id == "V1").values(available=False))
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
-            )
-        )
+    drop_listening_connections(a.engine)
     eventually(lambda: not b.ctx.directory.vanguard("V1").available, seconds=10)  # type: ignore[union-attr]

@@ -3,12 +3,10 @@ next tick; with every job in every process nothing is announced."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from dispatch.app import create_app
@@ -18,6 +16,7 @@ from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import Settings
 from notify.simulated import inbox
 from tests.support.flow import press
+from tests.support.listening import drop_listening_connections, eventually
 
 pytestmark = pytest.mark.parametrize("backend", ["postgis"])  # SQLite has no such channel: a sender polls
 
@@ -36,14 +35,6 @@ def split(settings: Settings, clock: FakeClock) -> Iterator[tuple[Runtime, Runti
     server.stop()
 
 
-def wait_for(condition: Callable[[], bool], seconds: float) -> float:
-    began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < seconds, f"not within {seconds} s"
-        time.sleep(0.02)
-    return time.monotonic() - began
-
-
 def received(runtime: Runtime) -> int:
     with runtime.readers() as session:
         return sum(1 for m in inbox(session) if m.direction == "in")
@@ -53,7 +44,7 @@ def test_the_sending_process_is_woken_by_the_step_another_process_fired(split: t
     server, sender = split
     with TestClient(create_app(server, start_background=False), base_url="https://dispatch.example.org") as client:
         press(client, kind="medical")  # the serving process fires step 0 at once (its own wake)
-        took = wait_for(lambda: received(sender) == 3, seconds=SLOW_TICK_S / 2)
+        took = eventually(lambda: received(sender) == 3, seconds=SLOW_TICK_S / 2)
     assert took < SLOW_TICK_S / 2, "sent on the announcement, not on the sender's tick"
 
 
@@ -67,18 +58,12 @@ def test_a_listener_wakes_only_the_jobs_it_was_given_and_survives_a_lost_connect
         assert listener.listening.wait(5)
         announce(runtime.engine, "timers")  # not this listener's job
         announce(runtime.engine, "outbox")
-        wait_for(lambda: woken == ["outbox"], seconds=5)
-        with runtime.engine.connect() as conn:  # the server drops the listening connection
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
-                )
-            )
-        wait_for(lambda: not listener.listening.is_set(), seconds=5)
+        eventually(lambda: woken == ["outbox"], seconds=5)
+        drop_listening_connections(runtime.engine)
+        eventually(lambda: not listener.listening.is_set(), seconds=5)
         assert listener.listening.wait(5), "it reconnects"
         announce(runtime.engine, "outbox")
-        wait_for(lambda: woken == ["outbox", "outbox"], seconds=5)
+        eventually(lambda: woken == ["outbox", "outbox"], seconds=5)
     finally:
         listener.stop()
 
@@ -90,5 +75,5 @@ def test_nothing_is_announced_when_every_process_runs_every_job(
     monkeypatch.setattr("dispatch.db.wakeups.announce", lambda _engine, job: announced.append(job))
     runtime.start()  # both jobs here: its own wakes suffice
     press(client, kind="medical")
-    wait_for(lambda: received(runtime) == 3, seconds=5)
+    eventually(lambda: received(runtime) == 3, seconds=5)
     assert announced == []
