@@ -13,7 +13,8 @@ from dispatch.escalation import moves
 from dispatch.incidents.models import Incident, Page
 from dispatch.incidents.transitions import record
 from notify.models import OutboxMessage
-from notify.outbox import Delivery, failover
+from notify.outbox import failover
+from notify.sender import Delivery
 
 # Twilio's final statuses that mean the person was not reached.
 SMS_NOT_DELIVERED = frozenset({"failed", "undelivered"})

@@ -11,22 +11,29 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Collection
+from collections import deque
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
 from dispatch.db.wakeups import PostgresWakeups
 from dispatch.delivery import record_outcomes, withdrawn
 from dispatch.escalation.runner import TimerRunner
-from notify.outbox import Delivery, deliver_due
+from notify.models import OutboxMessage
+from notify.outbox import Claimed, Handover
 from notify.ports import PhoneProvider
+from notify.sender import Delivery, deliver_claimed, deliver_due, still_wanted
 
 log = logging.getLogger(__name__)
 
 BATCH = 50  # timers fired, or messages sent, per round
+# A step's handed-over messages that waited longer than this for the sender (a backlog) are looked at again before
+# they leave: meanwhile a page may have been answered or the incident stood down.
+HANDOVER_RECHECK = timedelta(seconds=1)
 
 
 class _Job:
@@ -72,6 +79,32 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def dead_on_this_host(holders: Iterable[str], me: str, alive: Callable[[int], bool]) -> set[str]:
+    """Claim holders (worker ids) that were processes on this host and are gone: a process id not running, or this
+    process's own id under an earlier incarnation (a container restarts with the same one). Their claims need not
+    wait out the lease: nothing is sending them any more. (Replicas that share a host name as well as a process id
+    would mistake each other for dead: give them their own host names.)"""
+    host, pid, _ = me.rsplit(":", 2)
+    dead = set()
+    for holder in holders:
+        parts = holder.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != host or holder == me or not parts[1].isdigit():
+            continue
+        if int(parts[1]) == int(pid) or not alive(int(parts[1])):
+            dead.add(holder)
+    return dead
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class Worker:
     def __init__(
         self,
@@ -96,7 +129,9 @@ class Worker:
         self._tick_s = tick_s
         self._wall = wall_clock or ctx.clock.now
         self._lease = timedelta(seconds=lease_s)
+        self._handovers: deque[Handover] = deque()  # steps' messages, claimed for this worker, not yet sent
         self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox, lease=self._lease, readers=readers)
+        self.timers.hand_over = self._handovers.append  # until started without the outbox job
         self._scheduler: BackgroundScheduler | None = None
         self._timers = _Job()
         self._outbox = _Job()
@@ -104,21 +139,43 @@ class Worker:
         self._jobs: frozenset[str] | None = None  # None until started: nothing runs here, nothing is announced
 
     def deliver(self) -> list[Delivery]:
-        def outcomes(session: Session, deliveries: list[Delivery]) -> None:
-            record_outcomes(self._ctx, session, deliveries)
-
-        return deliver_due(
+        """One round: what steps handed over, then what is due (claimed here)."""
+        results = self._deliver_handed_over()
+        return results + deliver_due(
             self._sessions,
             self._provider,
             self._ctx.clock.now,
             worker=self.id,
             status_callback=self._status_callback,
-            on_outcomes=outcomes,
+            on_outcomes=self._record_outcomes,
             lease=self._lease,
             withdrawn=withdrawn,
             limit=BATCH,
             readers=self._readers,
         )
+
+    def _record_outcomes(self, session: Session, deliveries: list[Delivery]) -> None:
+        record_outcomes(self._ctx, session, deliveries)
+
+    def _deliver_handed_over(self) -> list[Delivery]:
+        claims, since = self._take_handed_over()
+        if not claims:
+            return []
+        if self._ctx.clock.now() - since > HANDOVER_RECHECK:
+            claims = still_wanted(self._sessions, claims, self.id, withdrawn)
+        return deliver_claimed(
+            self._sessions, self._provider, self._ctx.clock.now, claims, worker=self.id, held_since=since,
+            lease=self._lease, status_callback=self._status_callback, on_outcomes=self._record_outcomes,
+        )  # fmt: skip
+
+    def _take_handed_over(self) -> tuple[list[Claimed], datetime]:
+        claims: list[Claimed] = []
+        since = self._ctx.clock.now()
+        while self._handovers and len(claims) < BATCH:
+            handover = self._handovers.popleft()
+            claims += handover.claims()
+            since = min(since, handover.since)
+        return claims, since
 
     def _deliver_job(self) -> None:
         def work() -> bool:
@@ -133,6 +190,10 @@ class Worker:
     def start(self, jobs: Collection[str] = ("timers", "outbox")) -> None:
         """Run `jobs` in the background: "timers" (escalation steps) and "outbox" (sending). A job left out is
         another process's (`dispatch work`); waking it here does nothing."""
+        if "outbox" in jobs:
+            self._release_dead_senders()
+        else:
+            self.timers.hand_over = None  # the steps' messages wait for the sending process to claim them
         scheduler = BackgroundScheduler(
             # Two instances: a tick during a long run starts, sees the run going on and returns at once.
             timezone=UTC,
@@ -179,3 +240,42 @@ class Worker:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        self._release_handed_over()
+
+    def _release_handed_over(self) -> None:
+        """Messages handed over but not sent (stopping mid-backlog) go back to the queue at once, for whoever sends
+        next: they never left, so nobody need ask the provider, nor wait out the lease."""
+        claims, _ = self._take_handed_over()
+        while claims:
+            with self._sessions.begin() as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_([c.id for c in claims]),
+                        OutboxMessage.claimed_by == self.id,
+                        OutboxMessage.status == "sending",
+                    )
+                    .values(status="pending", claimed_by=None, claimed_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+            claims, _ = self._take_handed_over()
+
+    def _release_dead_senders(self) -> None:
+        """At start: claims of this host's processes that died (a crash, a kill) are taken over now, not when their
+        lease runs out. They stay "sending", so whoever takes them asks the provider first whether they went out."""
+        now = self._ctx.clock.now()
+        with self._sessions.begin() as session:
+            holders = session.scalars(
+                select(OutboxMessage.claimed_by)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_until >= now)
+                .distinct()
+            )
+            dead = dead_on_this_host((h for h in holders if h is not None), self.id, is_running)
+            if dead:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by.in_(sorted(dead)))
+                    .values(claimed_until=now - timedelta(microseconds=1))
+                    .execution_options(synchronize_session=False)
+                )
+                log.warning("taking over the messages of senders that died on this host: %s", ", ".join(sorted(dead)))

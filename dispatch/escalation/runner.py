@@ -25,6 +25,7 @@ from dispatch.escalation import engine, moves
 from dispatch.escalation.models import EscalationTimer
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import OPEN_SEARCH, Status
+from notify.outbox import Handover
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,11 @@ class TimerRunner:
         lease: timedelta = LEASE,
         readers: sessionmaker[Session] | None = None,
     ) -> None:
-        """`readers`: read-only sessions on the same database (made from `sessions` when not given)."""
+        """`readers`: read-only sessions on the same database (made from `sessions` when not given).
+
+        `hand_over` (set when this process sends too): a step's messages are claimed for this worker in the step's
+        transaction and passed on once it commits, so they leave without waiting for a claim of their own."""
+        self.hand_over: Callable[[Handover], None] | None = None
         self._sessions = sessions
         self._readers = readers or sessionmaker(reader(sessions.kw["bind"]))
         self._ctx = ctx
@@ -92,13 +97,18 @@ class TimerRunner:
         """Fire the earliest due timer (but those in `skip`), in one transaction with what its step writes."""
         now = self._ctx.clock.now()
         timer_id: int | None = None
+        handover: Handover | None = None
         try:
             with self._sessions.begin() as session:
+                if self.hand_over is not None:
+                    handover = Handover.begin(session, self.worker, now, self.lease)
                 timer = self._next_due(session, now, skip)
                 if timer is None:
                     return Fired(None, "none_due")
                 timer_id = timer.id
                 self._fire(session, timer, now)
+            if self.hand_over is not None and handover is not None and handover.messages:
+                self.hand_over(handover)
             return Fired(timer_id, "fired")
         except IncidentBusy:
             return Fired(timer_id, "busy")  # rolled back: still due, tried again at the next wake or tick

@@ -31,7 +31,7 @@ from dispatch.runtime import Runtime
 from dispatch.sim import behaviour as bh
 from dispatch.sim.arrivals import Arrival
 from dispatch.web.pages import simulated_reply
-from notify.outbox import Delivery
+from notify.sender import Delivery
 
 Action = Callable[..., None]
 

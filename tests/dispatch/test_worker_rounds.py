@@ -20,8 +20,8 @@ from dispatch.delivery import record_outcomes
 from dispatch.escalation import moves
 from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.runtime import Runtime
-from notify.outbox import Delivery
 from notify.ports import ProviderError
+from notify.sender import Delivery
 from tests.support.flow import deliver, phones_alerted, press
 
 
@@ -66,13 +66,31 @@ def test_a_round_fires_what_is_due_and_then_stops(client: TestClient, runtime: R
     assert len(seen["write_transactions"]) == 2, "one transaction per step, none to find that nothing is left"
 
 
+def claims(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith("UPDATE outbox SET status") and "claimed_by" in s]
+
+
 def test_a_waves_send_outcomes_read_their_pages_once(client: TestClient, runtime: Runtime) -> None:
     press(client, kind="medical")
     with watching(runtime.engine) as seen:
         sent = deliver(runtime)
     assert sent == len(phones_alerted(runtime)) == 3
     page_reads = [s for s in seen["statements"] if s.startswith("SELECT pages.id")]
+    assert len(page_reads) == 1, "to record the outcomes (the step that paged them handed the wave over)"
+    assert claims(seen["statements"]) == [], "the wave was claimed in the step's transaction"
+
+
+def test_a_wave_left_for_a_separate_sender_is_claimed_and_checked_before_it_leaves(
+    client: TestClient, runtime: Runtime
+) -> None:
+    runtime.worker.timers.hand_over = None  # as when another process sends
+    press(client, kind="medical")
+    with watching(runtime.engine) as seen:
+        sent = deliver(runtime)
+    assert sent == len(phones_alerted(runtime)) == 3
+    page_reads = [s for s in seen["statements"] if s.startswith("SELECT pages.id")]
     assert len(page_reads) == 2, "once to check none was withdrawn, once to record the outcomes"
+    assert len(claims(seen["statements"])) == 1
 
 
 @pytest.mark.parametrize("backend", ["postgis"])  # row locks: SQLite has one write lock

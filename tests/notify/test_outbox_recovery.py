@@ -10,19 +10,25 @@ from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
 from dispatch.runtime import Runtime
-from notify import outbox
+from notify import outbox, sender
 from notify.models import OutboxMessage
 from notify.ports import Sent
 from notify.simulated import inbox
 from tests.support.flow import deliver, press
 
 
+def queue_for_a_separate_sender(runtime: Runtime) -> None:
+    """Steps leave their messages in the queue (as when another process sends) instead of claiming them here."""
+    runtime.worker.timers.hand_over = None
+
+
 def test_a_send_whose_sender_died_before_recording_it_is_found_not_repeated(
     client: TestClient, runtime: Runtime, clock: FakeClock
 ) -> None:
+    queue_for_a_separate_sender(runtime)
     press(client, kind="medical")
     with runtime.sessions.begin() as session:
-        claimed = outbox._claim(session, "dead-process", clock.now(), 10, outbox.LEASE)
+        claimed = outbox.claim_due(session, "dead-process", clock.now(), 10, outbox.LEASE)
     assert len(claimed) == 3
     runtime.provider.send_sms(claimed[0].to, claimed[0].body)  # sent, then the process died: nothing recorded
     clock.advance(outbox.LEASE.total_seconds() + 1)
@@ -35,9 +41,10 @@ def test_a_send_whose_sender_died_before_recording_it_is_found_not_repeated(
 def test_nothing_is_sent_before_the_dead_senders_lease_expires(
     client: TestClient, runtime: Runtime, clock: FakeClock
 ) -> None:
+    queue_for_a_separate_sender(runtime)
     press(client, kind="medical")
     with runtime.sessions.begin() as session:
-        outbox._claim(session, "dead-process", clock.now(), 10, outbox.LEASE)
+        outbox.claim_due(session, "dead-process", clock.now(), 10, outbox.LEASE)
     assert deliver(runtime) == 0
     clock.advance(outbox.LEASE.total_seconds() + 1)
     assert deliver(runtime) == 3
@@ -50,13 +57,13 @@ class _OvertakenMidSend:
     def __init__(self, runtime: Runtime, clock: FakeClock) -> None:
         self.inner, self.runtime, self.clock = runtime.provider, runtime, clock
         self.name = self.inner.name
-        self.overtaken: list[outbox.Delivery] = []
+        self.overtaken: list[sender.Delivery] = []
 
     def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Sent:
         sent = self.inner.send_sms(to, body, status_callback=status_callback)
         if not self.overtaken:
             self.clock.advance(outbox.LEASE.total_seconds() + 1)
-            self.overtaken = outbox.deliver_due(self.runtime.sessions, self.inner, self.clock.now, worker="other")
+            self.overtaken = sender.deliver_due(self.runtime.sessions, self.inner, self.clock.now, worker="other")
         return sent
 
     def place_call(self, to: str, twiml: str, *, status_callback: str | None = None) -> Sent:
@@ -69,10 +76,11 @@ class _OvertakenMidSend:
 def test_a_sender_overtaken_mid_batch_records_nothing_over_the_new_owners_record(
     client: TestClient, runtime: Runtime, clock: FakeClock
 ) -> None:
+    queue_for_a_separate_sender(runtime)
     press(client, kind="medical")
     slow = _OvertakenMidSend(runtime, clock)
 
-    recorded = outbox.deliver_due(runtime.sessions, slow, clock.now, worker="slow")
+    recorded = sender.deliver_due(runtime.sessions, slow, clock.now, worker="slow")
 
     assert recorded == [], "its one send went through, but the message is no longer its own to record"
     assert len(slow.overtaken) == 3
