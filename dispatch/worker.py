@@ -191,7 +191,10 @@ class Worker:
         """Run `jobs` in the background: "timers" (escalation steps) and "outbox" (sending). A job left out is
         another process's (`dispatch work`); waking it here does nothing."""
         if "outbox" in jobs:
-            self._release_dead_senders()
+            try:
+                self._release_dead_senders()
+            except Exception:  # their lease still runs out: only the head start is lost
+                log.exception("could not take over the messages of senders that died on this host")
         else:
             self.timers.hand_over = None  # the steps' messages wait for the sending process to claim them
         scheduler = BackgroundScheduler(
@@ -240,7 +243,10 @@ class Worker:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
-        self._release_handed_over()
+        try:
+            self._release_handed_over()
+        except Exception:  # their lease still runs out: they wait for it, not lost
+            log.exception("could not put unsent messages back in the queue")
 
     def _release_handed_over(self) -> None:
         """Messages handed over but not sent (stopping mid-backlog) go back to the queue at once, for whoever sends

@@ -156,7 +156,7 @@ class Handover:
 
     def claims(self) -> list[Claimed]:
         """After the commit (ids are known, and the claims are real)."""
-        return [Claimed.of(m, orphaned=False) for m in self.messages]
+        return [Claimed.of(m, orphaned=False) for m in self.messages if m.id is not None]
 
 
 def due_ids(now: datetime, limit: int) -> Select[int]:
