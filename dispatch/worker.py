@@ -34,6 +34,8 @@ BATCH = 50  # timers fired, or messages sent, per round
 # A step's handed-over messages that waited longer than this for the sender (a backlog) are looked at again before
 # they leave: meanwhile a page may have been answered or the incident stood down.
 HANDOVER_RECHECK = timedelta(seconds=1)
+# How often a sending process looks for claims held by processes gone from its host (a worker killed beside it).
+DEAD_SENDERS_EVERY = timedelta(seconds=5)
 
 
 class _Job:
@@ -130,6 +132,7 @@ class Worker:
         self._wall = wall_clock or ctx.clock.now
         self._lease = timedelta(seconds=lease_s)
         self._handovers: deque[Handover] = deque()  # steps' messages, claimed for this worker, not yet sent
+        self._dead_looked_at: datetime | None = None  # wall clock
         self.timers = TimerRunner(sessions, ctx, self.id, on_fired=self.wake_outbox, lease=self._lease, readers=readers)
         self.timers.hand_over = self._handovers.append  # until started without the outbox job
         self._scheduler: BackgroundScheduler | None = None
@@ -179,6 +182,7 @@ class Worker:
 
     def _deliver_job(self) -> None:
         def work() -> bool:
+            self._look_for_dead_senders()
             return len(self.deliver()) >= BATCH  # a full batch: more may be due
 
         self._outbox.run(work, "outbox delivery failed; will retry")
@@ -191,10 +195,7 @@ class Worker:
         """Run `jobs` in the background: "timers" (escalation steps) and "outbox" (sending). A job left out is
         another process's (`dispatch work`); waking it here does nothing."""
         if "outbox" in jobs:
-            try:
-                self._release_dead_senders()
-            except Exception:  # their lease still runs out: only the head start is lost
-                log.exception("could not take over the messages of senders that died on this host")
+            self._look_for_dead_senders()
         else:
             self.timers.hand_over = None  # the steps' messages wait for the sending process to claim them
         scheduler = BackgroundScheduler(
@@ -266,22 +267,36 @@ class Worker:
                 )
             claims, _ = self._take_handed_over()
 
+    def _look_for_dead_senders(self) -> None:
+        """At start and every DEAD_SENDERS_EVERY: claims of this host's processes that died (a crash, a kill, a
+        restart) are taken over now, not when their lease runs out. Holders on other hosts wait out the lease."""
+        wall = self._wall()
+        if self._dead_looked_at is not None and wall - self._dead_looked_at < DEAD_SENDERS_EVERY:
+            return
+        self._dead_looked_at = wall
+        try:
+            self._release_dead_senders()
+        except Exception:  # their lease still runs out: only the head start is lost
+            log.exception("could not take over the messages of senders that died on this host")
+
     def _release_dead_senders(self) -> None:
-        """At start: claims of this host's processes that died (a crash, a kill) are taken over now, not when their
-        lease runs out. They stay "sending", so whoever takes them asks the provider first whether they went out."""
+        """The claims stay "sending", so whoever takes them asks the provider first whether they went out. Looked
+        for with a read-only query: on SQLite a write transaction makes every request writer wait for it."""
         now = self._ctx.clock.now()
-        with self._sessions.begin() as session:
+        with self._readers() as session:
             holders = session.scalars(
                 select(OutboxMessage.claimed_by)
                 .where(OutboxMessage.status == "sending", OutboxMessage.claimed_until >= now)
                 .distinct()
             )
             dead = dead_on_this_host((h for h in holders if h is not None), self.id, is_running)
-            if dead:
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by.in_(sorted(dead)))
-                    .values(claimed_until=now - timedelta(microseconds=1))
-                    .execution_options(synchronize_session=False)
-                )
-                log.warning("taking over the messages of senders that died on this host: %s", ", ".join(sorted(dead)))
+        if not dead:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by.in_(sorted(dead)))
+                .values(claimed_until=now - timedelta(microseconds=1))
+                .execution_options(synchronize_session=False)
+            )
+        log.warning("taking over the messages of senders that died on this host: %s", ", ".join(sorted(dead)))

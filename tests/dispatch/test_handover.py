@@ -5,6 +5,7 @@ lease of a process that is gone, or an alert sent for an incident stood down whi
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -14,9 +15,10 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
+from dispatch.escalation.runner import TimerRunner
 from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import Settings
-from dispatch.worker import HANDOVER_RECHECK, dead_on_this_host, is_running
+from dispatch.worker import DEAD_SENDERS_EVERY, HANDOVER_RECHECK, dead_on_this_host, is_running
 from notify import sender
 from notify.models import OutboxMessage
 from notify.ports import PhoneProvider, Sent
@@ -115,6 +117,31 @@ def test_a_process_that_died_holding_a_wave_is_taken_over_when_the_service_resta
     assert provider.lookups == 3, "each was asked about first: the dead process may have sent it"
 
 
+def a_dead_process_id() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # exited and reaped: its id is free
+    return child.pid
+
+
+def test_a_running_sender_takes_over_the_wave_of_a_process_killed_beside_it(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    runtime.worker.start(("outbox",))  # this process sends; the steps ran in another process on this host
+    try:
+        killed = TimerRunner(runtime.sessions, runtime.ctx, f"{socket.gethostname()}:{a_dead_process_id()}:abcdef")
+        killed.hand_over = lambda handover: None  # killed the moment its step committed
+        r = client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one"))
+        assert r.status_code == 201
+        assert killed.run_due() == 1
+        assert {m.claimed_by for m in outbox_rows(runtime)} == {killed.worker}
+
+        clock.advance(DEAD_SENDERS_EVERY.total_seconds() + 1)  # the claims' lease (30 s) still runs
+        eventually(lambda: len(phones_alerted(runtime)) == 3, seconds=10)
+    finally:
+        runtime.worker.stop()
+    assert sorted(alerts_received(runtime).values()) == [1, 1, 1]
+
+
 def test_only_the_claims_of_processes_gone_from_this_host_are_taken_over() -> None:
     me = "box:100:aaaaaa"
     running = {100, 200}
@@ -132,7 +159,5 @@ def test_only_the_claims_of_processes_gone_from_this_host_are_taken_over() -> No
 
 
 def test_a_process_is_running_until_it_has_exited() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()  # exited and reaped: its id is free
     assert is_running(os.getpid())
-    assert not is_running(child.pid)
+    assert not is_running(a_dead_process_id())
