@@ -81,16 +81,23 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def dead_on_this_host(holders: Iterable[str], me: str, alive: Callable[[int], bool]) -> set[str]:
+# Ids of this process's workers that have not stopped: alive, though they share this process's id.
+_IN_THIS_PROCESS: set[str] = set()
+
+
+def dead_on_this_host(
+    holders: Iterable[str], me: str, alive: Callable[[int], bool], live_here: Collection[str] = ()
+) -> set[str]:
     """Claim holders (worker ids) that were processes on this host and are gone: a process id not running, or this
-    process's own id under an earlier incarnation (a container restarts with the same one). Their claims need not
-    wait out the lease: nothing is sending them any more. (Replicas that share a host name as well as a process id
-    would mistake each other for dead: give them their own host names.)"""
+    process's own id under an earlier incarnation (a container restarts with the same one) unless it is one of
+    `live_here`, this process's other workers. Their claims need not wait out the lease: nothing is sending them
+    any more. (Replicas that share a host name as well as a process id would mistake each other for dead: give them
+    their own host names.)"""
     host, pid, _ = me.rsplit(":", 2)
     dead = set()
     for holder in holders:
         parts = holder.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != host or holder == me or not parts[1].isdigit():
+        if len(parts) != 3 or parts[0] != host or holder == me or holder in live_here or not parts[1].isdigit():
             continue
         if int(parts[1]) == int(pid) or not alive(int(parts[1])):
             dead.add(holder)
@@ -123,6 +130,7 @@ class Worker:
         """`wakeups` (PostgreSQL): announce work for the jobs that run in other processes (see `wakes` for the
         other way round)."""
         self.id = worker_id()
+        _IN_THIS_PROCESS.add(self.id)
         self._sessions = sessions
         self._readers = readers  # read-only: a round looks for due work without taking a write turn
         self._ctx = ctx
@@ -240,6 +248,7 @@ class Worker:
                 scheduled.modify(next_run_time=self._wall())
 
     def stop(self) -> None:
+        _IN_THIS_PROCESS.discard(self.id)
         self._jobs = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
@@ -289,7 +298,7 @@ class Worker:
                 .where(OutboxMessage.status == "sending", OutboxMessage.claimed_until >= now)
                 .distinct()
             )
-            dead = dead_on_this_host((h for h in holders if h is not None), self.id, is_running)
+            dead = dead_on_this_host((h for h in holders if h is not None), self.id, is_running, _IN_THIS_PROCESS)
         if not dead:
             return
         with self._sessions.begin() as session:

@@ -102,6 +102,7 @@ def test_a_process_that_died_holding_a_wave_is_taken_over_when_the_service_resta
     runtime.worker.timers.hand_over = lambda handover: None  # the process dies the moment the step commits
     press(client, kind="medical")
     assert {m.status for m in outbox_rows(runtime)} == {"sending"}
+    runtime.worker.stop()  # gone (it had nothing left to put back)
 
     # The restarted service runs on the same host, as the same process id (as in a container), and the fake clock
     # stands still: without taking the wave over it would wait out the dead process's lease (30 s).
@@ -156,6 +157,26 @@ def test_only_the_claims_of_processes_gone_from_this_host_are_taken_over() -> No
         "a:b:box:300:gggggg",  # host names with colons do not confuse the split
     ]
     assert dead_on_this_host(holders, me, lambda pid: pid in running) == {"box:100:bbbbbb", "box:300:dddddd"}
+    another_worker_in_this_process = "box:100:bbbbbb"
+    assert dead_on_this_host(holders, me, lambda pid: pid in running, {another_worker_in_this_process}) == {
+        "box:300:dddddd"
+    }
+
+
+def test_a_worker_in_this_process_that_has_not_stopped_is_not_taken_for_dead(
+    client: TestClient, runtime: Runtime, settings: Settings, clock: FakeClock
+) -> None:
+    runtime.worker.timers.hand_over = lambda handover: None  # holds the wave (as if about to send it)
+    press(client, kind="medical")
+    beside = build_runtime(settings, clock=clock, provider=runtime.provider)
+    beside.worker.start(("outbox",))
+    try:
+        beside.worker.deliver()
+    finally:
+        beside.worker.stop()
+        beside.engine.dispose()
+    assert phones_alerted(runtime) == set(), "the wave is still the first worker's to send"
+    assert {m.claimed_by for m in outbox_rows(runtime)} == {runtime.worker.id}
 
 
 def test_a_process_is_running_until_it_has_exited() -> None:
