@@ -150,8 +150,10 @@ class Worker:
         self._jobs: frozenset[str] | None = None  # None until started: nothing runs here, nothing is announced
 
     def deliver(self) -> list[Delivery]:
-        """One round: what steps handed over, then what is due (claimed here)."""
-        results = self._deliver_handed_over()
+        """One round: all that steps handed over (a batch at a time), then what is due (claimed here)."""
+        results: list[Delivery] = []
+        while self._handovers:  # even when a whole batch was withdrawn, the rest goes now
+            results += self._deliver_handed_over()
         return results + deliver_due(
             self._sessions,
             self._provider,
@@ -170,8 +172,6 @@ class Worker:
 
     def _deliver_handed_over(self) -> list[Delivery]:
         claims, since = self._take_handed_over()
-        if not claims:
-            return []
         if self._ctx.clock.now() - since > HANDOVER_RECHECK:
             claims = still_wanted(self._sessions, claims, self.id, withdrawn)
         return deliver_claimed(

@@ -33,6 +33,9 @@ REPLY_LIMIT = 5
 REPLY_WINDOW = timedelta(minutes=10)
 HANDOVER = "notify.outbox.handover"  # the session.info key of a transaction's Handover
 
+# Asked which of some messages are no longer wanted (their ids): e.g. alerts whose page was answered meanwhile.
+Withdrawn = Callable[[Session, Sequence[OutboxMessage]], set[int]]
+
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(60.0, 0.5 * 2 ** max(0, attempts - 1)))
@@ -179,7 +182,7 @@ def claim_due(
     now: datetime,
     limit: int,
     lease: timedelta,
-    withdrawn: Callable[[Session, Sequence[OutboxMessage]], set[int]] | None = None,
+    withdrawn: Withdrawn | None = None,
 ) -> list[Claimed]:
     due = due_ids(now, limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -188,13 +191,10 @@ def claim_due(
     if not ids:
         return []
     rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
-    if withdrawn is not None:
-        gone = withdrawn(session, [m for m in rows if m.status == "pending"])
-        for m in rows:
-            if m.id in gone:
-                m.status = "withdrawn"  # no longer wanted (the page was answered or stood down meanwhile)
+    if withdrawn is not None:  # an orphaned send ("sending") may have gone out: only pending ones are withdrawn
+        gone = withdraw_unwanted(session, [m for m in rows if m.status == "pending"], withdrawn)
         session.flush()
-        rows = [m for m in rows if m.status != "withdrawn"]
+        rows = [m for m in rows if m.id not in gone]
         ids = [m.id for m in rows]
     claimed = [Claimed.of(m, orphaned=m.status == "sending") for m in rows]
     session.execute(
@@ -204,6 +204,15 @@ def claim_due(
         .execution_options(synchronize_session=False)
     )
     return claimed
+
+
+def withdraw_unwanted(session: Session, messages: Sequence[OutboxMessage], withdrawn: Withdrawn) -> set[int]:
+    """Mark those of `messages` no longer wanted as withdrawn (never to be sent); returns their ids."""
+    gone = withdrawn(session, messages)
+    for m in messages:
+        if m.id in gone:
+            m.status = "withdrawn"
+    return gone
 
 
 def failover(session: Session, msg: OutboxMessage, now: datetime) -> bool:

@@ -8,7 +8,7 @@ another sender has taken the message over, leaves it alone and records nothing o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +16,18 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.models import OutboxMessage
-from notify.outbox import FAILOVER_AFTER, LEASE, MAX_ATTEMPTS, Claimed, backoff, claim_due, due_ids, failover
+from notify.outbox import (
+    FAILOVER_AFTER,
+    LEASE,
+    MAX_ATTEMPTS,
+    Claimed,
+    Withdrawn,
+    backoff,
+    claim_due,
+    due_ids,
+    failover,
+    withdraw_unwanted,
+)
 from notify.ports import PhoneProvider, ProviderError, Sent
 
 log = logging.getLogger(__name__)
@@ -24,8 +35,6 @@ log = logging.getLogger(__name__)
 # Outcomes recorded per commit: fewer commits under load, while a status callback (it names the provider's id,
 # known only once recorded) still finds its message a few sends later at most.
 OUTCOMES_PER_COMMIT = 8
-
-Withdrawn = Callable[[Session, Sequence[OutboxMessage]], set[int]]
 
 
 @dataclass(frozen=True)
@@ -119,11 +128,7 @@ def still_wanted(
         if session.get_bind().dialect.name == "postgresql":
             held = held.with_for_update()
         rows = list(session.scalars(held))
-        gone = withdrawn(session, rows)
-        for m in rows:
-            if m.id in gone:
-                m.status = "withdrawn"
-        keep = {m.id for m in rows} - gone
+        keep = {m.id for m in rows} - withdraw_unwanted(session, rows, withdrawn)
     return [c for c in claimed if c.id in keep]
 
 

@@ -97,18 +97,19 @@ class TimerRunner:
         """Fire the earliest due timer (but those in `skip`), in one transaction with what its step writes."""
         now = self._ctx.clock.now()
         timer_id: int | None = None
+        hand_over = self.hand_over  # read once: the worker may switch it off meanwhile
         handover: Handover | None = None
         try:
             with self._sessions.begin() as session:
-                if self.hand_over is not None:
+                if hand_over is not None:
                     handover = Handover.begin(session, self.worker, now, self.lease)
                 timer = self._next_due(session, now, skip)
                 if timer is None:
                     return Fired(None, "none_due")
                 timer_id = timer.id
                 self._fire(session, timer, now)
-            if self.hand_over is not None and handover is not None and handover.messages:
-                self.hand_over(handover)
+            if hand_over is not None and handover is not None and handover.messages:
+                hand_over(handover)
             return Fired(timer_id, "fired")
         except IncidentBusy:
             return Fired(timer_id, "busy")  # rolled back: still due, tried again at the next wake or tick
