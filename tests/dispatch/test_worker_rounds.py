@@ -66,31 +66,31 @@ def test_a_round_fires_what_is_due_and_then_stops(client: TestClient, runtime: R
     assert len(seen["write_transactions"]) == 2, "one transaction per step, none to find that nothing is left"
 
 
-def claims(statements: list[str]) -> list[str]:
-    return [s for s in statements if s.startswith("UPDATE outbox SET status") and "claimed_by" in s]
-
-
-def test_a_waves_send_outcomes_read_their_pages_once(client: TestClient, runtime: Runtime) -> None:
+def first_wave_statements(client: TestClient, runtime: Runtime) -> tuple[list[str], list[str]]:
+    """A press's first wave delivered: the statements that read pages, and those that claim messages."""
     press(client, kind="medical")
     with watching(runtime.engine) as seen:
         sent = deliver(runtime)
     assert sent == len(phones_alerted(runtime)) == 3
-    page_reads = [s for s in seen["statements"] if s.startswith("SELECT pages.id")]
+    statements = seen["statements"]
+    page_reads = [s for s in statements if s.startswith("SELECT pages.id")]
+    claims = [s for s in statements if s.startswith("UPDATE outbox SET status") and "claimed_by" in s]
+    return page_reads, claims
+
+
+def test_a_waves_send_outcomes_read_their_pages_once(client: TestClient, runtime: Runtime) -> None:
+    page_reads, claims = first_wave_statements(client, runtime)
     assert len(page_reads) == 1, "to record the outcomes (the step that paged them handed the wave over)"
-    assert claims(seen["statements"]) == [], "the wave was claimed in the step's transaction"
+    assert claims == [], "the wave was claimed in the step's transaction"
 
 
 def test_a_wave_left_for_a_separate_sender_is_claimed_and_checked_before_it_leaves(
     client: TestClient, runtime: Runtime
 ) -> None:
     runtime.worker.timers.hand_over = None  # as when another process sends
-    press(client, kind="medical")
-    with watching(runtime.engine) as seen:
-        sent = deliver(runtime)
-    assert sent == len(phones_alerted(runtime)) == 3
-    page_reads = [s for s in seen["statements"] if s.startswith("SELECT pages.id")]
+    page_reads, claims = first_wave_statements(client, runtime)
     assert len(page_reads) == 2, "once to check none was withdrawn, once to record the outcomes"
-    assert len(claims(seen["statements"])) == 1
+    assert len(claims) == 1
 
 
 @pytest.mark.parametrize("backend", ["postgis"])  # row locks: SQLite has one write lock
