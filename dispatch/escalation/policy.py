@@ -46,6 +46,17 @@ class Plan:
     wellbeing_after_s: float = 7200.0
     # Matching settings and the kind's support roles (read by dispatch.matching.MatchRules); None: defaults.
     matching: dict[str, Any] | None = None
+    # The dispatch core's settings (dispatch.escalation.rules); defaults for plans snapshotted before them.
+    responders_wanted: int = 2
+    no_show_factor: float = 1.5
+    no_show_margin_s: float = 60.0
+    call_120_after_s: float = 90.0
+    arrival_geofence_m: float = 30.0
+    building_at_start: bool = True
+    building_vanguards_max: int = 3
+    chain_repeat_max: int = 3
+    chain_backoff_factor: float = 2.0
+    chain_backoff_max_s: float = 600.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
