@@ -4,6 +4,7 @@ arrivals and ticks, carrying each decision out the way the runner does."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -126,7 +127,7 @@ def status_of(snap: Snapshot, person: str) -> PageStatus:
 
 
 def test_a_press_pages_the_nearest_skilled_the_aed_fetcher_the_building_people_and_the_leader_at_once() -> None:
-    snap, [d] = run(pressed(responders(10, same_building=2) + fetchers(2)), (0, Pressed()))
+    _snap, [d] = run(pressed(responders(10, same_building=2) + fetchers(2)), (0, Pressed()))
     assert paged(d) == ["A00", "V08", "V09", "V00", "V01", "V02", "S-B1"]
     assert d.status is Status.DISPATCHING
     assert {o.reason for o in d.pages} == {"support", "building", "wave", "chain"}
@@ -134,7 +135,7 @@ def test_a_press_pages_the_nearest_skilled_the_aed_fetcher_the_building_people_a
 
 
 def test_out_of_area_goes_to_the_duty_officer_and_tells_the_resident_to_call_120_at_once() -> None:
-    snap, [d] = run(pressed(responders(5), out_of_area=True), (0, Pressed()))
+    _snap, [d] = run(pressed(responders(5), out_of_area=True), (0, Pressed()))
     assert paged(d) == ["S-D1"]
     assert d.resident == (ResidentNotice.CALL_120_NOW,)
 
@@ -179,7 +180,7 @@ def test_the_aed_role_is_filled_by_its_own_acceptance_only() -> None:
 
 
 def test_a_grid_workers_on_scene_marks_the_primary_arrived_but_leaves_the_aed_fetcher() -> None:
-    snap, ds = run(
+    snap, _ds = run(
         pressed(responders(4) + fetchers(2)), (0, Pressed()), (10, Accepted("V00")), (50, ConfirmedOnScene("staff:G"))
     )
     assert status_of(snap, "V00") is PageStatus.ON_SCENE
@@ -235,13 +236,13 @@ def test_nobody_accepts_the_resident_is_told_to_call_120_and_the_chain_climbs_an
     assert chain_pages.index("S-G1") < chain_pages.index("S-D1")
     assert snap.progress.chain_exhausted
     repaged = [at for at, d in zip([0.0, *wakes], ds, strict=False) if any(o.repeat for o in d.pages)]
-    gaps = [b - a for a, b in zip(repaged, repaged[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(repaged)]
     assert gaps == sorted(gaps) and gaps[0] < gaps[-1]  # backoff
     assert len(repaged) == len(CHAIN) * (RULES.chain_repeat_max - 1)
 
 
 def test_a_closed_incident_tells_everyone_still_paged_and_schedules_nothing() -> None:
-    snap, ds = run(pressed(responders(4)), (0, Pressed()), (10, Accepted("V00")), (20, Closed(Status.CANCELLED)))
+    _snap, ds = run(pressed(responders(4)), (0, Pressed()), (10, Accepted("V00")), (20, Closed(Status.CANCELLED)))
     assert set(told(ds[2], Notice.CLOSED)) == {"V00", "V01", "V02", "S-B1"}
     assert ds[2].wake_at is None
 
