@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.context import DispatchContext
-from dispatch.escalation import moves
+from dispatch.escalation.dispatcher import unreachable
 from dispatch.incidents.models import Incident, Page
 from dispatch.incidents.transitions import record
 from notify.models import OutboxMessage
@@ -76,7 +76,7 @@ def record_outcome(ctx: DispatchContext, session: Session, delivery: Delivery, p
     if page is not None and delivery.purpose == "alert":
         incident = session.get(Incident, delivery.incident_id)
         if incident is not None:
-            moves.move_on(session, ctx, incident, page, "failed", via=delivery.channel)
+            unreachable(session, ctx, incident, page, "failed", via=delivery.channel)
 
 
 def record_status(ctx: DispatchContext, session: Session, provider_id: str, state: str) -> str:
@@ -96,10 +96,10 @@ def record_status(ctx: DispatchContext, session: Session, provider_id: str, stat
         record(session, incident.id, "alert_undelivered", ctx.clock.now(), None, person=page.person_id, status=state)
         if page.status == "paged" and failover(session, msg, ctx.clock.now()):
             record(session, incident.id, "alert_failed_over", ctx.clock.now(), None, person=page.person_id, to="voice")
-        return moves.move_on(session, ctx, incident, page, "failed", via="sms_status")
+        return unreachable(session, ctx, incident, page, "failed", via="sms_status")
     if msg.channel == "voice" and (state in CALL_NOT_ANSWERED or state == "completed"):
         # A call that ended without a keypress is as good as unanswered: do not wait out the step for it.
-        return moves.move_on(session, ctx, incident, page, "no_answer", via=f"call_{state}")
+        return unreachable(session, ctx, incident, page, "no_answer", via=f"call_{state}")
     return "recorded"
 
 

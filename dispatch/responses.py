@@ -1,14 +1,14 @@
 """What people answer: accept, decline, on scene. By SMS reply, keypress or one-tap link, the same rules apply.
 
-The first acceptance wins (a compare-and-set on the incident's status); the winner gets the exact door, everyone
-else paged is stood down, and the pending escalation timers are cancelled in the same transaction.
+Every answer is handed to the dispatch core (`escalation.dispatcher.decide`), which decides what follows: several
+may accept, the one due first is primary and the others back up, and nobody is stood down before a qualified
+responder is on scene. This module parses what people send and finds which alert they answer.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch import phone_intake, wellbeing
-from dispatch.community.models import Household
 from dispatch.context import DispatchContext
-from dispatch.escalation import engine, moves, standdown
-from dispatch.incidents.models import Incident, IncidentEvent, Page
+from dispatch.escalation import dispatcher
+from dispatch.escalation.lifecycle import PageStatus, Role
+from dispatch.escalation.snapshot import Accepted, Arrived, Declined
+from dispatch.incidents.models import Incident, Page
 from dispatch.incidents.service import CODE_ALPHABET
-from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
-from dispatch.incidents.transitions import record, transition
+from dispatch.incidents.states import ACTIVE, CLOSED, Status
 from notify import messages
 from notify.outbox import enqueue
 
@@ -40,7 +40,7 @@ _ON_SCENE = {"3", "到", "到达", "已到", "ARRIVED", "ONSCENE"}
 _CODE = re.compile(rf"#?([{CODE_ALPHABET}]{{3,6}})")
 
 
-AWAITING = ("paged", "no_answer", "failed")
+AWAITING = ("paged", "no_answer", "failed")  # may still answer
 
 
 class Reply(NamedTuple):
@@ -158,162 +158,28 @@ def _lock(session: Session, page: Page, incident: Incident) -> None:
 def accept(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
     # Ordered after a step being fired: the acceptance stands down the pages it wrote, not timestamped before them.
     _lock(session, page, incident)
-    now = ctx.clock.now()
-    if page.status == "accepted":
+    before = page.status
+    if before in (PageStatus.ACCEPTED.value, PageStatus.ON_SCENE.value):
         return "already_accepted"
-    if page.status == "stood_down":
-        _reply(
-            session, ctx, page.phone, messages.late_accept_sms(incident.code), f"{incident.id}:{page.person_id}:late"
-        )
-        return "late"
-    if is_support_role(page) and Status(incident.status) in ACTIVE:
-        return accept_support(session, ctx, page, incident, via)
-    if Status(incident.status) not in OPEN_SEARCH:
-        # Someone else accepted, or a grid worker already confirmed help on scene, or it closed.
-        return _too_late(session, ctx, page, incident, via, now)
-    won = transition(
-        session,
-        incident,
-        Status.ACCEPTED,
-        now,
-        actor=page.person_id,
-        only_from=OPEN_SEARCH,
-        values={"accepted_by": page.person_id, "accepted_at": now},
-        via=via,
-        name=page.name,
-        role=page.role,
-    )
-    page.responded_at = now
-    if not won:
-        return _too_late(session, ctx, page, incident, via, now)
-    page.status = "accepted"
-    engine.stop_search(session, incident)
-    moves.schedule_on_scene_check(session, incident, now)
-    send_door_details(session, ctx, page, incident)
-    # The responder's place is taken; support roles nobody has taken yet (an AED on its way) stay open.
-    still_wanted = open_support_roles(session, incident)
-    standdown.stand_down_waiting(session, ctx, incident, keep=page.id, spare_roles=still_wanted)
-    return "accepted"
-
-
-def open_support_roles(session: Session, incident: Incident) -> frozenset[str]:
-    pages = list(session.scalars(select(Page).where(Page.incident_id == incident.id, Page.person_kind == "vanguard")))
-    roles = {p.role for p in pages if p.role != "responder"}
-    filled = {p.role for p in pages if p.role != "responder" and p.status == "accepted"}
-    return frozenset(roles - filled)
-
-
-def is_support_role(page: Page) -> bool:
-    """A vanguard paged for a support role (AED fetcher, carrier), not as the responder to the patient."""
-    return page.person_kind == "vanguard" and page.role != "responder"
-
-
-def _too_late(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str, now: datetime) -> str:
-    page.status, page.responded_at = "late", now
-    record(session, incident.id, "late_accept", now, page.person_id, via=via)
-    body = (
-        messages.late_accept_sms(incident.code)
-        if Status(incident.status) in ACTIVE
-        else messages.closed_sms(incident.code, "结束")
-    )
-    _reply(session, ctx, page.phone, body, f"{incident.id}:{page.person_id}:late")
+    dispatcher.decide(session, ctx, incident, [Accepted(page.person_id, via)])
+    if page.status == PageStatus.ACCEPTED.value:
+        support = page.person_kind == "vanguard" and page.role != Role.RESPONDER.value
+        return "support_accepted" if support else "accepted"
     return "late"
-
-
-def _task_of(session: Session, page: Page) -> str | None:
-    """What the matcher asked of this person (e.g. which AED to fetch), from the paged event's explanation."""
-    events = session.scalars(
-        select(IncidentEvent).where(IncidentEvent.incident_id == page.incident_id, IncidentEvent.type == "paged")
-    )
-    for event in events:
-        for recipient in (event.detail or {}).get("recipients", []):
-            if recipient.get("person") == page.person_id and recipient.get("why"):
-                return str(recipient["why"])
-    return None
-
-
-def accept_support(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
-    """A support role's acceptance is recorded and briefed, but does not close the search for the responder:
-    an AED fetcher saying yes must never stand the doctor down."""
-    now = ctx.clock.now()
-    page.status, page.responded_at = "accepted", now
-    record(session, incident.id, "support_accepted", now, page.person_id, via=via, name=page.name, role=page.role)
-    fetch = re.search(r"fetches (\S+) \(([^)]*)\)", _task_of(session, page) or "")
-    if fetch:
-        task = (
-            f"。请先取AED {fetch.group(1)}（{fetch.group(2)}）再前往",
-            f". Fetch AED {fetch.group(1)} ({fetch.group(2)}) on the way",
-        )
-        send_door_details(session, ctx, page, incident, task)
-    else:
-        send_door_details(session, ctx, page, incident)
-    standdown.stand_down_waiting(session, ctx, incident, keep=page.id, only_role=page.role)
-    return "support_accepted"
 
 
 def decline(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
     # A decline that waited for an acceptance must see it: otherwise it pages a replacement on a closed search.
     _lock(session, page, incident)
-    now = ctx.clock.now()
     if page.status not in AWAITING:
         return f"already_{page.status}"
-    if page.status != "paged":  # the search already moved past them; just record the answer
-        page.status, page.responded_at = "declined", now
-        record(session, incident.id, "declined", now, page.person_id, via=via, name=page.name)
-        return "declined"
-    page.responded_at = now
-    record(session, incident.id, "declined", now, page.person_id, via=via, name=page.name)
-    if via != "voice":
-        ack = messages.declined_ack_sms(incident.code)
-        _reply(session, ctx, page.phone, ack, f"{incident.id}:{page.person_id}:ack:{page.step}")
-    if moves.move_on(session, ctx, incident, page, "declined", via) == "ignored":
-        page.status = "declined"
+    dispatcher.decide(session, ctx, incident, [Declined(page.person_id, via)])
     return "declined"
 
 
 def on_scene(session: Session, ctx: DispatchContext, page: Page, incident: Incident, via: str) -> str:
-    now = ctx.clock.now()
-    if page.status == "lapsed" and Status(incident.status) in OPEN_SEARCH:
-        # Late but there: the re-opened search ends, the person who is at the door keeps the incident.
-        if not transition(
-            session,
-            incident,
-            Status.ON_SCENE,
-            now,
-            actor=page.person_id,
-            only_from=OPEN_SEARCH,
-            values={"accepted_by": page.person_id},
-            via=via,
-        ):
-            return "not_accepted"
-        page.status = "accepted"
-        engine.stop_search(session, incident)
-        return "on_scene"
-    if page.status != "accepted" or incident.status != Status.ACCEPTED.value:
+    _lock(session, page, incident)
+    if page.status not in (PageStatus.ACCEPTED.value, PageStatus.LAPSED.value) or Status(incident.status) in CLOSED:
         return "not_accepted"
-    transition(session, incident, Status.ON_SCENE, now, actor=page.person_id, via=via)
-    return "on_scene"
-
-
-def send_door_details(
-    session: Session, ctx: DispatchContext, page: Page, incident: Incident, task: tuple[str, str] = ("", "")
-) -> None:
-    """Privacy by stage: the exact entrance, floor and unit go to whoever accepted, and to nobody else."""
-    building = ctx.directory.buildings.get(incident.building_id or "")
-    household = session.get(Household, incident.household_id) if incident.household_id else None
-    place_zh, place_en = engine.describe_place(building, incident)
-    if household is not None and incident.location_source == "household":
-        place_zh += f" {household.entrance}单元 {household.floor}楼 {household.unit}室"
-        place_en += f", entrance {household.entrance}, floor {household.floor}, unit {household.unit}"
-    enqueue(
-        session,
-        dedupe_key=f"{incident.id}:{page.person_id}:details",
-        to=page.phone,
-        body=messages.details_sms(
-            incident.code, place_zh + task[0], place_en + task[1], household.phone if household else None
-        ),
-        purpose="details",
-        now=ctx.clock.now(),
-        incident_id=incident.id,
-        page_id=page.id,
-    )
+    dispatcher.decide(session, ctx, incident, [Arrived(page.person_id, via)])
+    return "on_scene" if page.status == PageStatus.ON_SCENE.value else "not_accepted"

@@ -174,3 +174,45 @@ def lapsed_sms(code: str) -> str:
         f"【邻里先锋】#{code} 您接单后未确认到场，我们已同时联系其他人。若已在现场请回复 3。\n"
         f"[Vanguard] #{code} Not confirmed on scene in time: we are asking others too. Reply 3 if you are there."
     )
+
+
+def role_line(primary: bool) -> tuple[str, str]:
+    """Said with the door to every accepter: several may come, one is due first."""
+    if primary:
+        return ("。您是第一响应人", ". You are the first responder")
+    return ("。已有人比您更早到达，请您作为后援继续前往", ". Someone is due before you: keep coming as backup")
+
+
+def now_backup_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】#{code} 另一位志愿者会比您更早到达，请您作为后援继续前往，到场后回复 3。\n"
+        f"[Vanguard] #{code} Someone closer accepted: please keep coming as backup; reply 3 on arrival."
+    )
+
+
+def promoted_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】#{code} 原第一响应人未能按时到达，您现在是第一响应人，请尽快前往，到场后回复 3。\n"
+        f"[Vanguard] #{code} The first responder has not arrived: you are first now. Hurry; reply 3 on arrival."
+    )
+
+
+def thanks_arrived_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】#{code} 已有专业志愿者到场，您可以返回，谢谢！\n"
+        f"[Vanguard] #{code} A qualified responder is on scene: you may turn back. Thank you!"
+    )
+
+
+def call_120_sms(code: str) -> str:
+    return (
+        f"【邻里先锋】#{code} 暂时没有志愿者接单：请立即拨打 120（火警 119，报警 110）。我们仍在继续呼叫。\n"
+        f"[Vanguard] #{code} No responder yet: call 120 now (fire 119, police 110). We keep calling."
+    )
+
+
+def call_120_speech(code: str) -> tuple[str, str]:
+    return (
+        f"求助 {spell(code)} 暂时没有志愿者接单。请立即拨打一二零。我们仍在继续呼叫。",
+        f"No responder yet for request {spell(code)}. Call one two zero now. We keep calling.",
+    )

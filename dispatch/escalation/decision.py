@@ -219,8 +219,8 @@ def _absorb(w: _Work, event: Event) -> None:
 def _accept(w: _Work, page: PageView) -> None:
     if page.status in (PageStatus.ACCEPTED, PageStatus.ON_SCENE):
         return
-    if page.status is PageStatus.LAPSED:  # a no-show who is still coming after all
-        w.set(page.person_id, PageStatus.ACCEPTED)
+    if page.status is PageStatus.LAPSED:  # a no-show who is still coming after all: their ETA counts from now
+        w.set(page.person_id, PageStatus.ACCEPTED, accepted_at=w.now)
         return
     filled = page.role.is_support and any(
         p.role is page.role and p.status in (PageStatus.ACCEPTED, PageStatus.ON_SCENE) for p in w.pages.values()
@@ -483,7 +483,8 @@ def _settle_status(w: _Work) -> None:
 def _wake(w: _Work) -> datetime:
     """The earliest moment at which some rule could act without being told anything new."""
     times: list[datetime] = []
-    if _wanted(w) and not w.snap.out_of_area and any(o.role is Role.RESPONDER for o in w.offers):
+    findable = not w.snap.offers_loaded or any(o.role is Role.RESPONDER for o in w.offers)
+    if _wanted(w) and not w.snap.out_of_area and findable:
         times.append(_next_wave_at(w))  # with nobody left to page, the idle timer looks again later
     if (primary := w.primary()) is not None and (due := _deadline(w, primary)) is not None:
         times.append(due)

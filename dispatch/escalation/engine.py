@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.community.models import Household, Staff
 from dispatch.context import DispatchContext
 from dispatch.directory import BuildingInfo
 from dispatch.escalation.budget import over_budget
-from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.policy import Plan, StepSpec
 from dispatch.incidents.models import Incident, IncidentEvent, Page
-from dispatch.incidents.states import ACTIVE, OPEN_SEARCH, Status
-from dispatch.incidents.transitions import record, transition
+from dispatch.incidents.states import ACTIVE, Status
+from dispatch.incidents.transitions import record
 from dispatch.matching import Candidate, MatchRules, Ranked, Target, assign_role, select_best
 from dispatch.vanguards.acceptance import acceptance_probability
 from dispatch.vanguards.schedule import is_on_call
@@ -91,9 +90,10 @@ def choose_vanguards(
     size: int,
     now: datetime,
     skip: frozenset[str] = frozenset(),
+    with_roles: bool = False,
 ) -> list[Recipient]:
-    """The best `size` responders by ETA on foot (weighted by how likely each accepts); on the first wave, the
-    kind's support roles (an AED fetcher, a carrier) come first, chosen from people not already in the wave."""
+    """The best `size` responders by ETA on foot (weighted by how likely each accepts); `with_roles` (the first
+    wave), the kind's support roles (an AED fetcher, a carrier) first, chosen from people not in the wave."""
     target = target_of(ctx, session, incident)
     if target is None or size <= 0:
         return []
@@ -119,7 +119,7 @@ def choose_vanguards(
 
     ranked = best(plan.skills, size, excluded)
     roles: list[Ranked] = []
-    if incident.escalation_level < 0 and rules.roles:
+    if with_roles and rules.roles:
         first_wave = plan.steps[0].size if plan.steps else size
         taken = frozenset(r.candidate.vanguard_id for r in ranked[: max(0, first_wave - len(rules.roles))])
         for spec in rules.roles:
@@ -296,93 +296,30 @@ BUDGET_SEARCH_MAX = 512
 
 
 def vanguards_within_budget(
-    session: Session, ctx: DispatchContext, incident: Incident, plan: Plan, size: int, now: datetime
+    session: Session,
+    ctx: DispatchContext,
+    incident: Incident,
+    plan: Plan,
+    size: int,
+    now: datetime,
+    with_roles: bool = False,
 ) -> list[Recipient]:
     # Ask for more than needed so that people over their alert budget can be left out without shrinking the wave;
     # when the nearest are all spent (a busy day), search again without them, asking for twice as many each round.
     spent = ctx.directory.spent_budgets.get(session, now, plan.alert_budget_per_day)
     ask = size * 2
     while True:
-        chosen = choose_vanguards(session, ctx, incident, plan, ask, now, skip=spent)
+        chosen = choose_vanguards(session, ctx, incident, plan, ask, now, skip=spent, with_roles=with_roles)
         over = over_budget(session, [r.person_id for r in chosen], now, plan.alert_budget_per_day)
         within = [r for r in chosen if r.person_id not in over]
+        if with_roles:  # the support roles head the list and are not counted in the wave's size
+            roles = [r for r in within if r.role != "responder"]
+            return roles + [r for r in within if r.role == "responder"][:size]
         ctx.directory.spent_budgets.add(over, plan.alert_budget_per_day)
         if not over or len(within) >= size or len(chosen) < ask or ask >= BUDGET_SEARCH_MAX:
             return within[:size]
         spent |= over
         ask *= 2
-
-
-def schedule(session: Session, incident_id: str, step: int, due_at: datetime) -> None:
-    exists = session.scalar(
-        select(EscalationTimer.id).where(EscalationTimer.incident_id == incident_id, EscalationTimer.step == step)
-    )
-    if exists is None:
-        session.add(EscalationTimer(incident_id=incident_id, step=step, due_at=due_at, status="pending", attempts=0))
-        return
-    # A step skipped by an acceptance that has since lapsed (search re-opened) may run again: it never fired.
-    session.execute(
-        update(EscalationTimer)
-        .where(EscalationTimer.id == exists, EscalationTimer.status == "skipped")
-        .values(status="pending", due_at=due_at, claimed_by=None, claimed_until=None)
-    )
-
-
-def fire(session: Session, ctx: DispatchContext, incident: Incident, step: int) -> int | None:
-    """Run escalation step `step` (skipping empty ones at once). Returns the step that paged someone.
-
-    When even the last level has nobody (no duty officer at all), the step after it is still scheduled: the chain
-    keeps trying until a human acknowledges, it never just stops."""
-    now = ctx.clock.now()
-    plan = Plan.from_json(incident.plan)
-    index = step
-    while index <= max(step, len(plan.steps)):
-        spec = plan.step(index)
-        repeat = index >= len(plan.steps)
-        if spec.action == "wave":
-            recipients = vanguards_within_budget(session, ctx, incident, plan, spec.size, now)
-        else:
-            recipients = choose_staff(session, incident, spec, now, repeat)
-        if recipients:
-            if incident.status == Status.REPORTED.value:
-                transition(session, incident, Status.DISPATCHING, now, only_from=frozenset({Status.REPORTED}))
-            page_recipients(session, ctx, incident, index, recipients, now, tag=f"s{index}", channels=spec.channels)
-            incident.escalation_level = index
-            if index > 0:
-                record(session, incident.id, "escalated", now, None, step=index, action=spec.action)
-            schedule(session, incident.id, index + 1, now + timedelta(seconds=plan.wait_after(index)))
-            return index
-        record(
-            session, incident.id, "step_skipped", now, None, step=index, action=spec.action, reason="nobody available"
-        )
-        index += 1
-    record(session, incident.id, "nobody_reachable", now, None, step=index)
-    incident.escalation_level = index - 1
-    schedule(session, incident.id, index, now + timedelta(seconds=plan.wait_after(index)))
-    return None
-
-
-def page_replacement(session: Session, ctx: DispatchContext, incident: Incident, declined: Page) -> bool:
-    """A decline or a failed delivery moves to the next candidate at once, without waiting for the timer.
-
-    True when someone new was paged."""
-    if Status(incident.status) not in OPEN_SEARCH or declined.person_kind != "vanguard":
-        return False
-    now = ctx.clock.now()
-    plan = Plan.from_json(incident.plan)
-    recipients = vanguards_within_budget(session, ctx, incident, plan, 1, now)
-    if recipients:
-        tag = f"r{declined.id}.{declined.step}"
-        page_recipients(session, ctx, incident, incident.escalation_level, recipients, now, tag=tag)
-    return bool(recipients)
-
-
-def stop_search(session: Session, incident: Incident) -> None:
-    session.execute(
-        update(EscalationTimer)
-        .where(EscalationTimer.incident_id == incident.id, EscalationTimer.status == "pending")
-        .values(status="skipped")
-    )
 
 
 def is_active(incident: Incident) -> bool:

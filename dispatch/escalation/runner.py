@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.context import DispatchContext
 from dispatch.db.engine import reader
-from dispatch.escalation import engine, moves
+from dispatch.escalation import dispatcher
+from dispatch.escalation.lifecycle import TimerStatus
 from dispatch.escalation.models import EscalationTimer
+from dispatch.escalation.snapshot import Tick
 from dispatch.incidents.models import Incident
-from dispatch.incidents.states import OPEN_SEARCH, Status
+from dispatch.incidents.states import CLOSED, Status
 from notify.outbox import Handover
 
 log = logging.getLogger(__name__)
@@ -123,15 +125,11 @@ class TimerRunner:
         incident = self._lock_incident(session, timer.incident_id)
         timer.fired_at, timer.claimed_by, timer.claimed_until = now, self.worker, None
         timer.attempts += 1
-        if timer.kind == moves.ON_SCENE_CHECK:
-            reopened = incident is not None and moves.check_on_scene(session, self._ctx, incident)
-            timer.status = "done" if reopened else "skipped"
+        if incident is None or Status(incident.status) in CLOSED:
+            timer.status = TimerStatus.SKIPPED.value
             return
-        if incident is None or Status(incident.status) not in OPEN_SEARCH or incident.escalation_level >= timer.step:
-            timer.status = "skipped"  # accepted, closed, or overtaken: a stale step does nothing
-            return
-        timer.status = "done"
-        engine.fire(session, self._ctx, incident, timer.step)
+        timer.status = TimerStatus.DONE.value
+        dispatcher.decide(session, self._ctx, incident, [Tick()])
 
     @staticmethod
     def _lock_incident(session: Session, incident_id: str) -> Incident | None:

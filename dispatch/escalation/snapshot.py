@@ -135,6 +135,9 @@ class Snapshot:
     offers: tuple[Offer, ...] = ()
     chain: tuple[StaffMember, ...] = ()
     progress: Progress = field(default_factory=Progress)
+    # False when the runner did not rank who could be paged (an answer that pages nobody): the core then assumes
+    # someone might still be found.
+    offers_loaded: bool = True
 
     def page(self, person_id: str) -> PageView | None:
         return next((p for p in self.pages if p.person_id == person_id), None)

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Header, HTTPException, Response, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from dispatch import wellbeing
 from dispatch.community.models import Household
-from dispatch.escalation import engine, standdown
+from dispatch.escalation import dispatcher
+from dispatch.escalation.snapshot import Closed, ConfirmedOnScene
 from dispatch.incidents import service
 from dispatch.incidents.models import Incident
-from dispatch.incidents.states import Status, TransitionError
+from dispatch.incidents.states import Status, TransitionError, check_transition
 from dispatch.incidents.transitions import transition
 from dispatch.runtime import Runtime
 from dispatch.web.deps import Principal, PrincipalDep, RuntimeDep, SessionDep
@@ -117,18 +119,22 @@ def change_status(
         if incident is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such incident")
         check_can_see(principal, incident)
+        actor = f"{principal.kind}:{principal.id}"
         try:
-            done = transition(session, incident, target, now, actor=f"{principal.kind}:{principal.id}", note=note)
+            if target is Status.ON_SCENE:
+                # Someone is with the patient: the core decides who that is and whom it stands down.
+                check_transition(incident.status, target.value)
+                dispatcher.decide(session, runtime.ctx, incident, [ConfirmedOnScene(actor)])
+                done = True
+            else:
+                done = transition(session, incident, target, now, actor=actor, note=note)
         except TransitionError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
         if not done:
             raise HTTPException(status.HTTP_409_CONFLICT, f"the incident changed meanwhile: now {incident.status}")
-        engine.stop_search(session, incident)
-        if target is Status.ON_SCENE:
-            # Help is there: nobody still being paged needs to come.
-            standdown.stand_down_waiting(session, runtime.ctx, incident)
-        else:
-            standdown.stand_down_all(session, runtime.ctx, incident)
+        if target is not Status.ON_SCENE:
+            dispatcher.decide(session, runtime.ctx, incident, [Closed(target)])
+            wellbeing.schedule_followup(session, runtime.ctx, incident)  # whoever went is asked, later, how it went
         out = incident_out(session, runtime.ctx, incident, with_timeline=True)
     runtime.worker.wake()
     return out

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
 from dispatch.community.models import Staff
-from dispatch.escalation import engine
+from dispatch.escalation import dispatcher
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.runner import TimerRunner
 from dispatch.incidents.models import Incident, Page
@@ -216,7 +216,7 @@ def test_a_step_that_fails_is_retried_after_the_lease_not_in_a_tight_loop(
 ) -> None:
     r = client.post("/api/v1/incidents", json={"kind": "medical"}, headers=auth("hh_token_one"))
     calls: list[int] = []
-    real_fire = engine.fire
+    real_fire = dispatcher.decide
 
     def fails_once(*args: Any, **kwargs: Any) -> int | None:
         calls.append(1)
@@ -224,7 +224,7 @@ def test_a_step_that_fails_is_retried_after_the_lease_not_in_a_tight_loop(
             raise RuntimeError("the provider's library blew up")
         return real_fire(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "fire", fails_once)
+    monkeypatch.setattr(dispatcher, "decide", fails_once)
     runner = TimerRunner(runtime.sessions, runtime.ctx, "w")
     assert runner.run_due() == 0 and len(calls) == 1
     assert runner.run_due() == 0 and len(calls) == 1, "put back until its lease ends"

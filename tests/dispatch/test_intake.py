@@ -14,6 +14,7 @@ V1_DOCTOR, V2_NURSE, V4_OFF_CALL_DOCTOR, V3_ELECTRICIAN = (
     "+8617000000004",
     "+8617000000003",
 )
+V5_AED_FETCHER, V6_FIRST_AID, S1_BUILDING_LEADER = "+8617000000005", "+8617000000006", "+8617000000101"
 
 
 def test_a_household_press_is_located_at_its_building_and_pages_the_nearest_on_call_medics(
@@ -28,10 +29,10 @@ def test_a_household_press_is_located_at_its_building_and_pages_the_nearest_on_c
     assert r.headers["Location"] == f"/api/v1/incidents/{body['id']}"
     assert "120" in body["reminder"]
 
-    assert deliver(runtime) == 3
+    # At t = 0, in parallel: the three nearest medics, a first-aider to fetch the AED, the building's leader.
+    assert deliver(runtime) == 5
     alerted = phones_alerted(runtime)
-    assert len(alerted) == 3
-    assert {V1_DOCTOR, V2_NURSE} <= alerted
+    assert alerted == {V1_DOCTOR, V2_NURSE, V6_FIRST_AID, V5_AED_FETCHER, S1_BUILDING_LEADER}
     assert V4_OFF_CALL_DOCTOR not in alerted, "off call"
     assert V3_ELECTRICIAN not in alerted, "no medical skill"
     sms = texts(runtime, V1_DOCTOR)[0]
@@ -44,7 +45,7 @@ def test_the_timeline_records_press_location_and_alerts(client: TestClient, runt
     deliver(runtime)
     types = timeline_types(client, incident["id"])
     assert types[:4] == ["pressed", "located", "dispatching", "paged"]
-    assert types.count("alert_sent") == 3
+    assert types.count("alert_sent") == 5
     paged = next(
         e
         for e in client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()["timeline"]

@@ -1,4 +1,4 @@
-"""Answers: the first acceptance wins, the others stand down, declines move on at once."""
+"""Answers: several may accept (the soonest is primary), declines move on at once, arrival stands the rest down."""
 
 from __future__ import annotations
 
@@ -44,25 +44,36 @@ def test_replies_are_read_with_noise_case_and_chinese(body: str, intent: Intent,
     assert parse_reply(body) == (intent, code)
 
 
-def test_first_acceptance_wins_gets_the_door_and_the_others_stand_down(client: TestClient, runtime: Runtime) -> None:
+def test_several_accept_the_soonest_is_primary_the_others_back_up_until_a_qualified_responder_is_there(
+    client: TestClient, runtime: Runtime
+) -> None:
     incident = press(client, kind="medical").json()
     deliver(runtime)
     alerted = phones_alerted(runtime)
+    assert reply(runtime, NURSE, "1") == "accepted"
     assert reply(runtime, DOCTOR, "1") == "accepted"
-    assert reply(runtime, NURSE, "1") == "late"
     deliver(runtime)
 
-    details = texts(runtime, DOCTOR)[-1]
-    assert "2单元" in details and "5楼" in details and "501" in details, "the accepter gets the exact door"
-    with runtime.readers() as session:
-        support = {p.phone for p in session.scalars(select(Page).where(Page.role != "responder"))}
-    for phone in alerted - {DOCTOR}:
-        if phone not in support:  # a support role (the AED fetcher) is still wanted: see test_roles.py
-            assert any("无需前往" in t for t in texts(runtime, phone)), phone
+    for phone in (DOCTOR, NURSE):
+        details = [t for t in texts(runtime, phone) if shows_the_door(t)]
+        assert details and "2单元" in details[0] and "5楼" in details[0], "every accepter gets the exact door"
+    assert "第一响应人" in next(t for t in texts(runtime, DOCTOR) if shows_the_door(t)), "the doctor is due first"
+    assert any("后援" in t for t in texts(runtime, NURSE)), "the nurse hears she is backup and keeps coming"
+    for phone in alerted - {DOCTOR, NURSE}:
+        assert not any("无需前往" in t for t in texts(runtime, phone)), "nobody stood down before anyone is there"
         assert not any(shows_the_door(t) for t in texts(runtime, phone)), "nobody else learns the door"
     state = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("hh_token_one")).json()
     assert state["status"] == "accepted" and state["accepted_by_name"] == "李医生"
-    assert "accepted" in timeline_types(client, incident["id"])
+
+    assert reply(runtime, DOCTOR, "3") == "on_scene"
+    deliver(runtime)
+    with runtime.readers() as session:
+        support = {p.phone for p in session.scalars(select(Page).where(Page.role != "responder"))}
+    assert any("可以返回" in t for t in texts(runtime, NURSE)), "the backup may turn back once a doctor is there"
+    for phone in alerted - {DOCTOR, NURSE} - support:
+        assert any("无需前往" in t for t in texts(runtime, phone)), phone
+    types = timeline_types(client, incident["id"])
+    assert types.count("accepted") == 2 and "qualified_on_scene" in types
 
 
 def test_a_decline_pages_the_next_candidate_at_once(client: TestClient, runtime: Runtime) -> None:
@@ -75,7 +86,7 @@ def test_a_decline_pages_the_next_candidate_at_once(client: TestClient, runtime:
 
 
 @pytest.mark.parametrize("backend", ["postgis"])  # SQLite reads under its one write lock: nothing is stale
-def test_a_decline_that_crossed_an_acceptance_pages_nobody_new(client: TestClient, runtime: Runtime) -> None:
+def test_a_decline_that_crossed_an_arrival_pages_nobody_new(client: TestClient, runtime: Runtime) -> None:
     press(client, kind="medical")
     deliver(runtime)
     first_wave = phones_alerted(runtime)
@@ -85,13 +96,14 @@ def test_a_decline_that_crossed_an_acceptance_pages_nobody_new(client: TestClien
             select(Page, Incident).join(Incident, Incident.id == Page.incident_id).where(Page.phone == NURSE)
         ).one()
         assert incident.status == "dispatching"
-        # ...while the doctor's "1" is recorded and committed.
+        # ...while the doctor's "1" and "3" are recorded and committed: a qualified responder is there.
         assert reply(runtime, DOCTOR, "1") == "accepted"
+        assert reply(runtime, DOCTOR, "3") == "on_scene"
         outcome = responses.decline(declining, runtime.ctx, page, incident, via="link")
-    assert outcome == "already_stood_down", "the decline sees the acceptance"
+    assert outcome == "already_stood_down", "the decline sees the arrival"
     with runtime.readers() as session:
         paged = session.scalars(select(Page.phone)).all()
-    assert len(paged) == len(first_wave), "nobody paged to replace her after the search closed"
+    assert len(paged) == len(first_wave), "nobody paged to replace her once help is there"
 
 
 def test_with_two_open_alerts_a_bare_reply_gets_a_question_not_a_guess(client: TestClient, runtime: Runtime) -> None:

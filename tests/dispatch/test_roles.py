@@ -47,18 +47,18 @@ def test_when_the_responder_accepts_first_the_open_aed_role_stays_open_and_then_
     responder = next(p for p in pages(runtime, incident["id"]) if p.role == "responder")
     assert fetchers
     assert reply(runtime, responder.phone, "1") == "accepted"
+    assert reply(runtime, responder.phone, "3") == "on_scene"
     still = {p.person_id: p.status for p in pages(runtime, incident["id"])}
-    assert all(still[f.person_id] == "paged" for f in fetchers), "the AED is still wanted"
+    assert all(still[f.person_id] == "paged" for f in fetchers), "the AED is still wanted with the doctor there"
     assert all(
         s == "stood_down"
         for pid, s in still.items()
         if pid not in {responder.person_id} | {f.person_id for f in fetchers}
     )
     assert reply(runtime, fetchers[0].phone, "1") == "support_accepted"
-    assert reply(runtime, responder.phone, "3") == "on_scene"
 
 
-def test_a_yes_after_the_grid_worker_confirmed_help_on_scene_is_late_not_an_error(
+def test_a_grid_workers_on_scene_with_nobody_accepted_keeps_the_search_for_a_qualified_responder(
     client: TestClient, runtime: Runtime
 ) -> None:
     incident = press(client, kind="medical").json()
@@ -69,5 +69,22 @@ def test_a_yes_after_the_grid_worker_confirmed_help_on_scene_is_late_not_an_erro
     )
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "on_scene"
     deliver(runtime)
-    assert all(any("无需前往" in t for t in texts(runtime, p.phone)) for p in waiting), "those paged stand down"
-    assert reply(runtime, waiting[0].phone, "1 " + incident["code"]) == "late"
+    assert not any(any("无需前往" in t for t in texts(runtime, p.phone)) for p in waiting), "nobody qualified is there"
+    assert reply(runtime, waiting[0].phone, "1 " + incident["code"]) == "accepted"
+
+
+def test_a_yes_after_a_qualified_responder_is_on_scene_is_late_not_an_error(
+    client: TestClient, runtime: Runtime
+) -> None:
+    incident = press(client, kind="medical").json()
+    deliver(runtime)
+    waiting = [p for p in pages(runtime, incident["id"]) if p.role == "responder"]
+    assert reply(runtime, waiting[0].phone, "1") == "accepted"
+    confirmed = client.post(
+        f"/api/v1/incidents/{incident['id']}/confirm", json={"status": "on_scene"}, headers=auth("st_worker_g1")
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "on_scene"
+    deliver(runtime)
+    rest = waiting[1:]
+    assert all(any("无需前往" in t for t in texts(runtime, p.phone)) for p in rest), "those paged stand down"
+    assert reply(runtime, rest[0].phone, "1 " + incident["code"]) == "late"

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
 from dispatch.delivery import record_outcomes
-from dispatch.escalation import moves
+import dispatch.delivery as delivery_module
 from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.runtime import Runtime
 from notify.ports import ProviderError
@@ -145,7 +145,7 @@ def test_two_batches_giving_up_on_the_same_alerts_in_opposite_order_do_not_deadl
 
     both_moved_on_once = threading.Barrier(2, timeout=3)
     met = threading.local()
-    real_move_on = moves.move_on
+    real_move_on = delivery_module.unreachable
 
     def move_on_then_meet(session: Session, *args: Any, **kwargs: Any) -> str:
         outcome = real_move_on(session, *args, **kwargs)
@@ -158,7 +158,7 @@ def test_two_batches_giving_up_on_the_same_alerts_in_opposite_order_do_not_deadl
                 both_moved_on_once.wait()
         return outcome
 
-    monkeypatch.setattr(moves, "move_on", move_on_then_meet)
+    monkeypatch.setattr(delivery_module, "unreachable", move_on_then_meet)
     errors: list[BaseException] = []
 
     def batch(order: list[Page]) -> None:
