@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db.base import Base, UTCDateTime
+from dbschema.base import Base, UTCDateTime
 
 
 class OutboxMessage(Base):
