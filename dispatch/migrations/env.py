@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from dispatch.db.migrate import include_object
-from dispatch.db.registry import metadata
+from dispatch.schema import include_object, metadata
 
 config = context.config
 connection = config.attributes.get("connection")

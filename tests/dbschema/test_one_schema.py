@@ -6,16 +6,17 @@ from pathlib import Path
 
 from sqlalchemy import inspect
 
+from dispatch import schema
 from dispatch.db import migrate
 from dispatch.db.engine import make_engine
-from dispatch.db.registry import metadata
+from dispatch.schema import metadata
 
 
 def test_the_migrated_database_is_exactly_the_schema_the_models_declare(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         migrate.upgrade(engine)
-        assert migrate.schema_drift(engine) == []
+        assert schema.drift(engine) == []
     finally:
         engine.dispose()
 
