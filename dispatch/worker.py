@@ -23,6 +23,7 @@ from dispatch.context import DispatchContext
 from dispatch.db.wakeups import PostgresWakeups
 from dispatch.delivery import record_outcomes, withdrawn
 from dispatch.escalation.runner import TimerRunner
+from notify.lifecycle import OutboxStatus
 from notify.models import OutboxMessage
 from notify.outbox import Claimed, Handover
 from notify.ports import PhoneProvider
@@ -269,9 +270,9 @@ class Worker:
                     .where(
                         OutboxMessage.id.in_([c.id for c in claims]),
                         OutboxMessage.claimed_by == self.id,
-                        OutboxMessage.status == "sending",
+                        OutboxMessage.status == OutboxStatus.SENDING,
                     )
-                    .values(status="pending", claimed_by=None, claimed_until=None)
+                    .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_until=None)
                     .execution_options(synchronize_session=False)
                 )
             claims, _ = self._take_handed_over()
@@ -295,7 +296,7 @@ class Worker:
         with self._readers() as session:
             holders = session.scalars(
                 select(OutboxMessage.claimed_by)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_until >= now)
+                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until >= now)
                 .distinct()
             )
             dead = dead_on_this_host((h for h in holders if h is not None), self.id, is_running, _IN_THIS_PROCESS)
@@ -304,7 +305,7 @@ class Worker:
         with self._sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by.in_(sorted(dead)))
+                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_by.in_(sorted(dead)))
                 .values(claimed_until=now - timedelta(microseconds=1))
                 .execution_options(synchronize_session=False)
             )

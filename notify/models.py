@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from dispatch.db.base import Base, UTCDateTime
+from dbschema.base import Base, UTCDateTime
+from notify.lifecycle import OutboxStatus, check_transition
+
+# The database refuses a status the lifecycle does not know, whoever writes it (a bulk UPDATE, a shell).
+OUTBOX_STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OutboxStatus))
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        CheckConstraint(OUTBOX_STATUS_CHECK, name="ck_outbox_status"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # Same key, same message: a retried step cannot queue a second copy.
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -26,7 +33,11 @@ class OutboxMessage(Base):
     to: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(24))  # alert, details, stand_down, reply
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
+    # Stored as its plain value in a VARCHAR(12): the check constraint, not a database enum type, guards it.
+    status: Mapped[OutboxStatus] = mapped_column(
+        Enum(OutboxStatus, native_enum=False, length=12, values_callable=lambda e: [s.value for s in e]),
+        default=OutboxStatus.PENDING,
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -39,6 +50,10 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The same alert as a voice call (TwiML), used when SMS keeps failing: the step moves to another channel.
     fallback_body: Mapped[str | None] = mapped_column(Text)
+
+    @validates("status")
+    def _moves(self, _key: str, target: str) -> OutboxStatus:
+        return check_transition(self.status, target)
 
 
 class SimulatedMessage(Base):

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from notify.lifecycle import OutboxStatus, may_become
 from notify.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def enqueue(
         to=to,
         body=body,
         purpose=purpose,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         created_at=now,
         next_attempt_at=not_before or now,
@@ -107,8 +108,8 @@ def cancel_pending(session: Session, *, to: str, purpose: str) -> int:
     """Withdraw messages not yet sent (an opt-out takes effect at once, even for what is already queued)."""
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.to == to, OutboxMessage.purpose == purpose, OutboxMessage.status == "pending")
-        .values(status="cancelled")
+        .where(OutboxMessage.to == to, OutboxMessage.purpose == purpose, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -154,7 +155,11 @@ class Handover:
         return handover
 
     def take(self, message: OutboxMessage) -> None:
-        message.status, message.claimed_by, message.claimed_until = "sending", self.worker, self.since + self.lease
+        message.status, message.claimed_by, message.claimed_until = (
+            OutboxStatus.SENDING,
+            self.worker,
+            self.since + self.lease,
+        )
         self.messages.append(message)
 
     def claims(self) -> list[Claimed]:
@@ -167,8 +172,8 @@ def due_ids(now: datetime, limit: int) -> Select[int]:
         select(OutboxMessage.id)
         .where(
             or_(
-                (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now),
+                (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until < now),
             )
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -192,15 +197,15 @@ def claim_due(
         return []
     rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
     if withdrawn is not None:  # an orphaned send ("sending") may have gone out: only pending ones are withdrawn
-        gone = withdraw_unwanted(session, [m for m in rows if m.status == "pending"], withdrawn)
+        gone = withdraw_unwanted(session, [m for m in rows if m.status == OutboxStatus.PENDING], withdrawn)
         session.flush()
         rows = [m for m in rows if m.id not in gone]
         ids = [m.id for m in rows]
-    claimed = [Claimed.of(m, orphaned=m.status == "sending") for m in rows]
+    claimed = [Claimed.of(m, orphaned=m.status == OutboxStatus.SENDING) for m in rows]
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .values(status="sending", claimed_by=worker, claimed_until=now + lease)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(may_become(OutboxStatus.SENDING)))
+        .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_until=now + lease)
         .execution_options(synchronize_session=False)
     )
     return claimed
@@ -211,7 +216,7 @@ def withdraw_unwanted(session: Session, messages: Sequence[OutboxMessage], withd
     gone = withdrawn(session, messages)
     for m in messages:
         if m.id in gone:
-            m.status = "withdrawn"
+            m.status = OutboxStatus.WITHDRAWN
     return gone
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notify.lifecycle import OutboxStatus, may_become
 from notify.models import OutboxMessage
 from notify.outbox import (
     FAILOVER_AFTER,
@@ -57,7 +58,9 @@ def _renew(sessions: sessionmaker[Session], message_id: int, worker: str, until:
         result = session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker, OutboxMessage.status == "sending"
+                OutboxMessage.id == message_id,
+                OutboxMessage.claimed_by == worker,
+                OutboxMessage.status == OutboxStatus.SENDING,
             )
             .values(claimed_until=until)
             .execution_options(synchronize_session=False)
@@ -123,7 +126,7 @@ def still_wanted(
         held = select(OutboxMessage).where(
             OutboxMessage.id.in_([c.id for c in claimed]),
             OutboxMessage.claimed_by == worker,
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == OutboxStatus.SENDING,
         )
         if session.get_bind().dialect.name == "postgresql":
             held = held.with_for_update()
@@ -201,11 +204,13 @@ def _held(session: Session, ids: list[int], worker: str) -> set[int]:
     return set(session.scalars(held))
 
 
+# One statement for many rows (executemany) takes no IN list: the one status a message becomes sent from.
+(_SENT_FROM,) = may_become(OutboxStatus.SENT)
 _SENT = (
     update(OutboxMessage.__table__)  # type: ignore[arg-type]
-    .where(OutboxMessage.__table__.c.id == bindparam("message_id"))
+    .where(OutboxMessage.__table__.c.id == bindparam("message_id"), OutboxMessage.__table__.c.status == _SENT_FROM)
     .values(
-        status="sent",
+        status=OutboxStatus.SENT,
         attempts=bindparam("attempts"),
         claimed_until=None,
         sent_at=bindparam("sent_at"),
@@ -266,12 +271,12 @@ def _record_failed(
         msg.error = str(error)
         final = not error.retryable or msg.attempts >= MAX_ATTEMPTS
         if msg.fallback_body and msg.channel == "sms" and (final or msg.attempts >= FAILOVER_AFTER):
-            msg.status, failed_over = "failed", True
+            msg.status, failed_over = OutboxStatus.FAILED, True
             failover(session, msg, now())
         elif not final:
-            msg.status, msg.next_attempt_at = "pending", now() + backoff(msg.attempts)
+            msg.status, msg.next_attempt_at = OutboxStatus.PENDING, now() + backoff(msg.attempts)
         else:
-            msg.status, gave_up = "failed", True
+            msg.status, gave_up = OutboxStatus.FAILED, True
         log.warning("outbox message %s attempt %s failed: %s", claim.id, msg.attempts, error)
         results.append(
             Delivery(

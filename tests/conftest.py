@@ -15,8 +15,8 @@ from dispatch.app import create_app
 from dispatch.clock import FakeClock
 from dispatch.db import migrate
 from dispatch.db.engine import make_engine
-from dispatch.db.registry import metadata
 from dispatch.runtime import Runtime, build_runtime
+from dispatch.schema import metadata
 from dispatch.settings import Settings
 from tests.support.community import write_tiny_community
 from tests.support.postgis import Cluster, start_cluster

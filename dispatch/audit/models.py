@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db.base import Base, JSONText, UTCDateTime
+from dbschema.base import Base, JSONText, UTCDateTime
 
 
 class AuditEntry(Base):

@@ -16,8 +16,8 @@ from shapely.geometry import shape
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from dbschema.base import SRID
 from dispatch.community.models import Aed, Building, Grid, Household, Staff, Zone
-from dispatch.db.base import SRID
 from dispatch.vanguards.models import Vanguard
 from dispatch.vanguards.schedule import ScheduleError, parse_schedule
 

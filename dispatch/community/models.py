@@ -6,7 +6,7 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db.base import SRID, Base
+from dbschema.base import SRID, Base
 
 
 class Grid(Base):

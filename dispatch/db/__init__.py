@@ -1,1 +1,4 @@
-"""Database plumbing shared by every domain package: engine, declarative base, unit of work."""
+"""Database plumbing of the dispatch service: engines, write turns, wake-ups, the Alembic runner.
+
+The declarative base and column types live one level down, in `dbschema`, so that `notify` can share them.
+"""

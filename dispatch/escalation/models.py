@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db.base import Base, UTCDateTime
+from dbschema.base import Base, UTCDateTime
 
 
 class EscalationTimer(Base):

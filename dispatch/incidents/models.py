@@ -9,7 +9,7 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db.base import SRID, Base, JSONText, UTCDateTime
+from dbschema.base import SRID, Base, JSONText, UTCDateTime
 
 
 class Incident(Base):

@@ -13,9 +13,9 @@ from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dbschema.base import SRID
 from dispatch.community.models import Household
 from dispatch.context import DispatchContext
-from dispatch.db.base import SRID
 from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.policy import PolicyError
 from dispatch.incidents.models import Incident

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from dispatch.db.registry import metadata
+from dispatch.schema import include_object, metadata
 
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("Run migrations through dispatch.db.migrate (e.g. `dispatch migrate`), not bare alembic.")
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    # SpatiaLite and PostGIS keep their own bookkeeping tables in our schema: never touch them.
-    if type_ == "table" and reflected and name not in metadata.tables:
-        return False
-    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
 
 context.configure(

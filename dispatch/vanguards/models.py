@@ -8,7 +8,7 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import Boolean, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db.base import SRID, Base, UTCDateTime
+from dbschema.base import SRID, Base, UTCDateTime
 
 
 class Vanguard(Base):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-import dispatch.db.base
+import dbschema.base
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -60,11 +60,11 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(length=24), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("next_attempt_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("claimed_until", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", dbschema.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("provider", sa.String(length=16), nullable=True),
         sa.Column("provider_id", sa.String(length=64), nullable=True),
         sa.Column("delivery_status", sa.String(length=16), nullable=True),
@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("direction", sa.String(length=4), nullable=False),
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("provider_id", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -298,12 +298,12 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("reported_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reported_at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("accepted_by", sa.String(length=16), nullable=True),
-        sa.Column("accepted_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("accepted_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
-        sa.Column("plan", dispatch.db.base.JSONText(), nullable=False),
+        sa.Column("plan", dbschema.base.JSONText(), nullable=False),
         sa.ForeignKeyConstraint(
             ["building_id"],
             ["buildings.id"],
@@ -329,11 +329,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("incident_id", sa.String(length=32), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
-        sa.Column("due_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("claimed_until", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("fired_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", dbschema.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("fired_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"],
@@ -350,10 +350,10 @@ def upgrade() -> None:
         "incident_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("incident_id", sa.String(length=32), nullable=False),
-        sa.Column("at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("actor", sa.String(length=32), nullable=True),
-        sa.Column("detail", dispatch.db.base.JSONText(), nullable=False),
+        sa.Column("detail", dbschema.base.JSONText(), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],
@@ -374,8 +374,8 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("paged_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("responded_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paged_at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("responded_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("distance_m", sa.Float(), nullable=True),
         sa.Column("eta_s", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(

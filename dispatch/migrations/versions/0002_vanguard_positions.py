@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import dispatch.db.base
+import dbschema.base
 
 revision: str = "0002"
 down_revision: str | None = "0004"
@@ -25,7 +25,7 @@ def upgrade() -> None:
     with op.batch_alter_table("vanguards", schema=None) as batch_op:
         batch_op.add_column(sa.Column("live_lon", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("live_lat", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("live_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("live_at", dbschema.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

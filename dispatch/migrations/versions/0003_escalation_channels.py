@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import dispatch.db.base
+import dbschema.base
 
 revision: str = "0003"
 down_revision: str | None = "0001"
@@ -39,11 +39,11 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.String(length=32), nullable=False),
         sa.Column("person_id", sa.String(length=16), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=False),
-        sa.Column("due_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("needs_support", sa.Boolean(), nullable=True),
-        sa.Column("answered_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("incident_id", "person_id", name="uq_wellbeing_person"),
@@ -53,14 +53,14 @@ def upgrade() -> None:
     op.create_table(
         "phone_preferences",
         sa.Column("phone", sa.String(length=20), nullable=False),
-        sa.Column("wellbeing_opt_out_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("wellbeing_opt_out_at", dbschema.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("phone"),
     )
     op.create_table(
         "inbound_seen",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("provider_id", sa.String(length=64), nullable=False),
-        sa.Column("at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("provider_id"),
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import dispatch.db.base
+import dbschema.base
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -24,11 +24,11 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", dbschema.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=40), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("subject", sa.String(length=64), nullable=False),
-        sa.Column("detail", dispatch.db.base.JSONText(), nullable=False),
+        sa.Column("detail", dbschema.base.JSONText(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
