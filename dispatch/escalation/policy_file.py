@@ -105,7 +105,7 @@ class PolicyFile(Section):
     out_of_area_steps: list[StepFile] = Field(min_length=1, description="the steps for a press outside every grid")
     wait_s: Seconds = Field(description="seconds each step waits for an acceptance before the next, above 0")
     repeat_last_level_times: int = Field(ge=0, description="rounds the last level repeats every wait_s, 0 or more")
-    walking_speed_m_s: float = Field(gt=0, le=10, description="walking speed in metres per second, about 1-2")
+    walking_speed_m_s: float = Field(gt=0, le=5, description="metres per second on foot, about 1-2 (not km/h)")
     detour_factor: float = Field(ge=1, description="street distance over straight line, at least 1")
     stairs_s_per_floor: float = Field(ge=0, description="seconds to climb one floor by the stairs, 0 or more")
     lift_s_per_floor: float = Field(ge=0, description="seconds per floor by lift, 0 or more")
