@@ -7,6 +7,7 @@ incidents by earlier versions stay readable.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from dispatch.escalation.policy import DEFAULT_POLICY_PATH, Plan, Policy, PolicyError, StepSpec, load_policy
+from dispatch.escalation.policy_file import PolicyFile
 from dispatch.matching import MatchRules, RoleSpec
 from dispatch.runtime import build_runtime
 from dispatch.settings import REPO_ROOT, Settings, load_settings
@@ -76,6 +78,13 @@ def test_a_policy_without_the_dispatch_core_settings_takes_their_defaults() -> N
         True,
         3,
     )
+
+
+def test_a_setting_left_out_of_the_file_and_left_out_of_an_old_plan_mean_the_same() -> None:
+    plan_defaults = {f.name: f.default for f in dataclasses.fields(Plan) if f.default is not dataclasses.MISSING}
+    for name, field in PolicyFile.model_fields.items():
+        if name in plan_defaults and name != "matching":
+            assert field.default == plan_defaults[name], name
 
 
 def test_the_command_line_overrides_of_wait_and_budget_still_apply() -> None:
