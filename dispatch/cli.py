@@ -29,6 +29,7 @@ def serve(
     import uvicorn
 
     from dispatch.db.engine import DatabaseSetupError
+    from dispatch.escalation.policy import PolicyError
     from dispatch.runtime import build_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -41,7 +42,7 @@ def serve(
         settings = load_settings()
         # Prepare once here so that a broken setup fails with a clear message before the server starts.
         build_runtime(settings).stop()
-    except (SettingsError, DatabaseSetupError) as exc:
+    except (SettingsError, DatabaseSetupError, PolicyError) as exc:
         raise _fail(str(exc)) from exc
     mode = "simulated phones (no TWILIO_* set)" if settings.simulated_phones else "Twilio"
     typer.echo(
@@ -62,6 +63,7 @@ def work() -> None:
     import threading
 
     from dispatch.db.engine import DatabaseSetupError
+    from dispatch.escalation.policy import PolicyError
     from dispatch.runtime import build_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -72,7 +74,7 @@ def work() -> None:
         if not settings.jobs:
             raise _fail("DISPATCH_JOBS is empty: name timers, outbox or both for this process to do anything")
         runtime = build_runtime(settings)
-    except (SettingsError, DatabaseSetupError) as exc:
+    except (SettingsError, DatabaseSetupError, PolicyError) as exc:
         raise _fail(str(exc)) from exc
     gc.collect()
     gc.freeze()  # as `serve` does: the directory stays for life
@@ -139,14 +141,16 @@ def bench(
 def migrate() -> None:
     """Bring the database named by DATABASE_URL to the newest schema (and load the demo if it is empty)."""
     from dispatch.db.engine import DatabaseSetupError, make_engine
+    from dispatch.escalation.policy import PolicyError, load_policy
     from dispatch.runtime import prepare_database
 
     try:
         settings = load_settings()
+        load_policy(settings.policy_path)  # the server would refuse it: say so before the deploy goes further
         engine = make_engine(settings.database_url)
         from sqlalchemy.orm import sessionmaker
 
         prepare_database(engine, sessionmaker(engine), settings)
-    except (SettingsError, DatabaseSetupError) as exc:
+    except (SettingsError, DatabaseSetupError, PolicyError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo("database is up to date")

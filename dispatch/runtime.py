@@ -100,6 +100,7 @@ def build_runtime(
     engine: Engine | None = None,
     tick_s: float | None = None,
 ) -> Runtime:
+    policy = load_policy(settings.policy_path)  # before anything is touched: a bad policy changes nothing
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
@@ -109,7 +110,7 @@ def build_runtime(
     ctx = DispatchContext(
         clock=clock,
         directory=directory,
-        policy=load_policy(),
+        policy=policy,
         links=LinkSigner(settings.secret_key, settings.public_base_url),
         public_base_url=settings.public_base_url,
         wait_s=settings.escalation_wait_s,

@@ -50,6 +50,8 @@ class Settings:
     # look for work besides being woken. A process without the outbox leaves sending to `dispatch work`.
     jobs: frozenset[str] = JOBS
     tick_s: float = 0.25
+    # The escalation policy file (DISPATCH_POLICY); None: dispatch/policies/default.json.
+    policy_path: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -127,6 +129,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     tick_s = _seconds(env, "DISPATCH_TICK_S", 0.25, 0.005, 10)
     return Settings(
+        policy_path=Path(env["DISPATCH_POLICY"]).expanduser() if env.get("DISPATCH_POLICY") else None,
         jobs=jobs,
         tick_s=tick_s or 0.25,
         lease_s=lease_s or 30.0,

@@ -1,23 +1,26 @@
 """Escalation policy: what to page for each incident kind and how the search widens. Pure data and decisions.
 
-The policy is configuration (dispatch/policies/default.json, or a file named by DISPATCH_POLICY). A `Plan` is the
-policy as applied to one incident, snapshotted onto it when it opens, so later edits never alter a running search.
+The policy is configuration (dispatch/policies/default.json, or a file named by DISPATCH_POLICY), checked whole
+when it is loaded (dispatch/escalation/policy_file.py). A `Plan` is the policy as applied to one incident,
+snapshotted onto it when it opens, so later edits never alter a running search.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import TypeAdapter
+
+from dispatch.escalation.policy_file import Action, Channel, KindSpec, PolicyError, PolicyFile, StepFile, parse_policy
+
+__all__ = ["ACTIONS", "CHANNELS", "DEFAULT_POLICY_PATH", "Plan", "Policy", "PolicyError", "StepSpec", "load_policy"]
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "policies" / "default.json"
-ACTIONS = frozenset({"wave", "building_leader", "grid_branch", "duty_officer"})
-CHANNELS = frozenset({"sms", "voice"})
-
-
-class PolicyError(ValueError):
-    pass
+ACTIONS = frozenset(get_args(Action))
+CHANNELS = frozenset(get_args(Channel))
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Plan:
     wellbeing_after_s: float = 7200.0
     # Matching settings and the kind's support roles (read by dispatch.matching.MatchRules); None: defaults.
     matching: dict[str, Any] | None = None
-    # The dispatch core's settings (dispatch.escalation.rules); defaults for plans snapshotted before them.
+    # The dispatch core's settings; what each means is in policy_file.PolicyFile.
     responders_wanted: int = 2
     no_show_factor: float = 1.5
     no_show_margin_s: float = 60.0
@@ -63,12 +66,8 @@ class Plan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
-        fields = dict(data)
-        fields["skills"] = tuple(data["skills"])
-        fields["steps"] = tuple(
-            StepSpec(s["action"], int(s.get("size", 0)), tuple(s.get("channels", ("sms",)))) for s in data["steps"]
-        )
-        return cls(**fields)
+        """A plan snapshotted by this or any earlier version: settings it predates take their defaults."""
+        return _PLAN_JSON.validate_python(data)
 
     def step(self, index: int) -> StepSpec:
         """The step at `index`; past the end the last level repeats for as long as nobody acknowledges."""
@@ -82,60 +81,74 @@ class Plan:
         return self.wait_s * 4
 
 
+_PLAN_JSON = TypeAdapter(Plan)
+# The settings a Plan carries over from the file unchanged, by the same name.
+_CARRIED = (
+    "repeat_last_level_times", "walking_speed_m_s", "detour_factor", "stairs_s_per_floor", "lift_s_per_floor",
+    "max_distance_m", "on_scene_bound_s", "wellbeing_after_s", "responders_wanted", "no_show_factor",
+    "no_show_margin_s", "call_120_after_s", "arrival_geofence_m", "building_at_start", "building_vanguards_max",
+    "chain_repeat_max", "chain_backoff_factor", "chain_backoff_max_s",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Policy:
+    """The policy file as read (`raw`, for tools that derive variants) and as validated (`spec`)."""
+
     raw: dict[str, Any]
+    source: str = "escalation policy"
+    spec: PolicyFile = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec", parse_policy(self.raw, self.source))
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        return tuple(self.raw["kinds"])
+        return tuple(self.spec.kinds)
 
     def label(self, kind: str, lang: str = "zh") -> str:
-        return str(self.raw["kinds"][kind][f"label_{lang}"])
+        spec = self._kind(kind)
+        if lang not in ("zh", "en"):
+            raise PolicyError(f"no {lang!r} label: policy labels are zh and en")
+        return spec.label_zh if lang == "zh" else spec.label_en
 
     def plan_for(
         self, kind: str, *, out_of_area: bool, wait_s: float | None = None, alert_budget: int | None = None
     ) -> Plan:
-        if kind not in self.raw["kinds"]:
-            raise PolicyError(f"unknown incident kind {kind!r}; known: {', '.join(self.kinds)}")
-        raw = self.raw
-        steps = raw["out_of_area_steps"] if out_of_area else raw["steps"]
+        spec, kind_spec = self.spec, self._kind(kind)
+        roles = [r.model_dump(exclude={"comment"}, exclude_none=True) for r in kind_spec.roles]
         return Plan(
             kind=kind,
-            skills=tuple(raw["kinds"][kind]["skills"]),
-            steps=tuple(
-                StepSpec(action=s["action"], size=int(s.get("size", 0)), channels=tuple(s.get("channels", ("sms",))))
-                for s in steps
-            ),
-            wait_s=float(wait_s if wait_s is not None else raw["wait_s"]),
-            repeat_last_level_times=int(raw["repeat_last_level_times"]),
-            walking_speed_m_s=float(raw["walking_speed_m_s"]),
-            detour_factor=float(raw["detour_factor"]),
-            stairs_s_per_floor=float(raw["stairs_s_per_floor"]),
-            lift_s_per_floor=float(raw["lift_s_per_floor"]),
-            max_distance_m=float(raw["max_distance_m"]),
-            alert_budget_per_day=alert_budget or int(raw.get("alert_budget_per_day", 12)),
-            on_scene_bound_s=float(raw.get("on_scene_bound_s", 900)),
-            wellbeing_after_s=float(raw.get("wellbeing_after_s", 7200)),
-            matching={**raw.get("matching", {}), "roles": list(raw["kinds"][kind].get("roles", []))},
+            skills=tuple(kind_spec.skills),
+            steps=tuple(_step(s) for s in (spec.out_of_area_steps if out_of_area else spec.steps)),
+            wait_s=float(wait_s if wait_s is not None else spec.wait_s),
+            alert_budget_per_day=alert_budget or spec.alert_budget_per_day,
+            matching={**spec.matching.model_dump(), "roles": roles},
+            **{name: getattr(spec, name) for name in _CARRIED},
         )
+
+    def _kind(self, kind: str) -> KindSpec:
+        if kind not in self.spec.kinds:
+            raise PolicyError(f"unknown incident kind {kind!r}; known: {', '.join(self.kinds)}")
+        return self.spec.kinds[kind]
+
+
+def _step(step: StepFile) -> StepSpec:
+    return StepSpec(action=step.action, size=step.size or 0, channels=tuple(step.channels))
 
 
 def load_policy(path: Path | None = None) -> Policy:
+    """The policy in `path` (default: dispatch/policies/default.json), validated whole; PolicyError says what to fix."""
     path = path or DEFAULT_POLICY_PATH
+    source = f"escalation policy {path}"
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PolicyError(f"cannot read escalation policy {path}: {exc}") from exc
-    for key in ("kinds", "steps", "out_of_area_steps", "wait_s"):
-        if key not in raw:
-            raise PolicyError(f"escalation policy {path} lacks {key!r}")
-    for step in [*raw["steps"], *raw["out_of_area_steps"]]:
-        if step.get("action") not in ACTIONS:
-            raise PolicyError(f"escalation policy {path}: unknown action {step.get('action')!r}")
-        channels = step.get("channels", ["sms"])
-        if not channels or not set(channels) <= CHANNELS:
-            raise PolicyError(f"escalation policy {path}: channels must be among {sorted(CHANNELS)}, got {channels!r}")
-    if not raw["steps"] or not raw["out_of_area_steps"]:
-        raise PolicyError(f"escalation policy {path}: steps must not be empty")
-    return Policy(raw)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PolicyError(f"{source} does not exist: check DISPATCH_POLICY, or unset it for the default") from exc
+    except OSError as exc:
+        raise PolicyError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    return Policy(raw, source)
