@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import load_settings
-from dispatch.web import api, demo_api, pages, screens, webhooks
+from dispatch.web import api, demo_api, errors, pages, screens, webhooks
 from dispatch.web import voice as voice_webhooks
+from dispatch.web.limits import BodyLimit
 from dispatch.web.shedding import PressShedding
 
 
@@ -42,6 +43,9 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
     )
     app.state.runtime = runtime
     app.add_middleware(PressShedding, limit=lambda: app.state.runtime.settings.presses_in_flight_max)
+    # Added last, so it runs first: an oversized body is refused before a press takes a place in flight.
+    app.add_middleware(BodyLimit, limit=lambda: app.state.runtime.settings.max_body_bytes)
+    errors.install(app)
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(voice_webhooks.router)
