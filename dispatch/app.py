@@ -18,11 +18,12 @@ from dispatch.web.shedding import PressShedding
 
 def create_app(runtime: Runtime | None = None, *, start_background: bool = True) -> FastAPI:
     """`runtime` is built from the environment when not given (tests pass their own, with fakes)."""
+    settings = runtime.settings if runtime is not None else load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.runtime is None:
-            app.state.runtime = build_runtime(load_settings())
+            app.state.runtime = build_runtime(settings)
             # The serving process keeps its directory for life: move it out of the collector's way. At a million
             # vanguards a full collection otherwise walks every record, about a second's pause
             # (benchmarks/results/city_scale.md). Tests build many runtimes in one process and skip this.
@@ -50,7 +51,9 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
     app.include_router(webhooks.router)
     app.include_router(voice_webhooks.router)
     app.include_router(pages.router)
-    app.include_router(demo_api.router)
+    if settings.simulated_phones:  # with a real provider the demo phones do not exist at all
+        app.include_router(pages.demo_router)
+        app.include_router(demo_api.router)
     screens.install(app)
 
     @app.get("/healthz")

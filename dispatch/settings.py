@@ -54,6 +54,9 @@ class Settings:
     # The largest request body taken, checked before it is parsed (web/limits.py): the biggest legitimate one, a
     # press with a typed address and a note, is under 2 KB; a 10 MB body used to hold the server for seconds.
     max_body_bytes: int = MAX_BODY_BYTES_DEFAULT
+    # The interface `dispatch serve` listens on (DISPATCH_BIND_HOST, which it sets). None: unknown (uvicorn started
+    # some other way), so taken as reachable from anywhere. Code that builds Settings itself serves in-process.
+    bind_host: str | None = "127.0.0.1"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -147,4 +150,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         escalation_wait_s=wait_s,
         alert_budget_per_day=budget,
         load_demo=env.get("DISPATCH_LOAD_DEMO", "1") not in ("0", "false", "no"),
+        bind_host=env.get("DISPATCH_BIND_HOST") or None,
     )

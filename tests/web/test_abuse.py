@@ -12,11 +12,15 @@ import httpx
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from dispatch.app import create_app
 from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
-from tests.support.flow import auth, press
+from dispatch.settings import TwilioSettings
+from dispatch.web.demo_gate import demo_is_open
+from tests.support.flow import auth, deliver, press
+from tests.web.screens import login
 
-LIMIT = 64 * 1024
+DOCTOR = "+8617000000001"
 
 
 def incidents(runtime: Runtime) -> int:
@@ -82,3 +86,52 @@ def test_a_422_names_the_wrong_field_without_repeating_what_was_sent(client: Tes
     r = client.post("/api/v1/incidents", json={"kind": "medical", "k" * 5000: 1}, headers=auth("hh_token_one"))
     assert r.status_code == 422 and len(r.text) < 500, "an attacker's key name is cut"
     assert incidents(runtime) == 0
+
+
+# -- 2. the demo phones: only with simulated phones, and open only on this machine -----------------------------------
+
+
+def reachable_from_anywhere(runtime: Runtime) -> TestClient:
+    runtime.settings = replace(runtime.settings, bind_host="0.0.0.0")
+    return TestClient(create_app(runtime, start_background=False), base_url="https://dispatch.example.org")
+
+
+def test_served_beyond_this_machine_the_demo_phones_need_a_duty_officers_login(
+    client: TestClient, runtime: Runtime
+) -> None:
+    incident = press(client).json()
+    deliver(runtime)
+    outside = reachable_from_anywhere(runtime)
+    r = outside.get("/api/v1/demo/inbox")
+    assert r.status_code == 401 and "/r/" not in r.text and "李医生" not in r.text
+    r = outside.post(f"/api/v1/demo/phones/{DOCTOR}/reply", json={"body": "1"})
+    assert r.status_code == 401
+    assert outside.get("/demo/phones", follow_redirects=False).headers["location"] == "/login"
+    assert (
+        outside.post("/demo/phones/reply", data={"phone": DOCTOR, "body": "1"}, follow_redirects=False).status_code
+        == 303
+    )
+    assert outside.get("/api/v1/demo/inbox", headers=auth("st_worker_g1")).status_code == 403
+    assert outside.get("/api/v1/demo/inbox", headers=auth("hh_token_one")).status_code == 403
+    with runtime.readers() as session:
+        found = session.get(Incident, incident["id"])
+        assert found is not None and found.accepted_by is None, "nobody accepted for the doctor"
+    assert any("/r/" in m["body"] for m in outside.get("/api/v1/demo/inbox", headers=auth("st_duty")).json())
+    login(outside, "S6")
+    assert "李医生" in outside.get("/demo/phones").text
+
+
+def test_bound_to_this_machine_the_demo_phones_are_open(client: TestClient) -> None:
+    assert client.get("/api/v1/demo/inbox").status_code == 200
+    assert demo_is_open(replace(client.app.state.runtime.settings, bind_host="::1"))  # type: ignore[attr-defined]
+    for host in (None, "0.0.0.0", "192.168.1.20", "dispatch.example.org"):
+        assert not demo_is_open(replace(client.app.state.runtime.settings, bind_host=host))  # type: ignore[attr-defined]
+
+
+def test_with_a_real_provider_the_demo_phones_do_not_exist(runtime: Runtime) -> None:
+    runtime.settings = replace(runtime.settings, twilio=TwilioSettings("AC1", "token", "+8610000000"))
+    with TestClient(create_app(runtime, start_background=False), base_url="https://dispatch.example.org") as real:
+        assert real.get("/api/v1/demo/inbox").status_code == 404
+        assert real.post(f"/api/v1/demo/phones/{DOCTOR}/reply", json={"body": "1"}).status_code == 404
+        assert real.get("/demo/phones").status_code == 404
+        assert not any("demo" in path for path in real.get("/openapi.json").json()["paths"])
