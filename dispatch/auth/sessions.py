@@ -60,16 +60,18 @@ class SessionCodec:
             return None
         return WebSession(kind, data["i"], data["c"])
 
-    def login_form_token(self) -> str:
-        """CSRF for the login form, which comes before any session: a signed, expiring nonce."""
-        return str(self._login.dumps(secrets.token_urlsafe(8)))
+    def login_form_token(self) -> tuple[str, str]:
+        """CSRF for the login and pairing forms, which come before any session: a signed, expiring nonce, and the
+        nonce alone for a cookie of this browser (a token fetched by another site does not match its cookie)."""
+        nonce = secrets.token_urlsafe(16)
+        return str(self._login.dumps(nonce)), nonce
 
-    def check_login_form_token(self, token: str) -> bool:
+    def login_form_nonce(self, token: str) -> str | None:
         try:
-            self._login.loads(token, max_age=LOGIN_FORM_MAX_AGE_S)
+            nonce = self._login.loads(token, max_age=LOGIN_FORM_MAX_AGE_S)
         except (BadSignature, SignatureExpired):
-            return False
-        return True
+            return None
+        return nonce if isinstance(nonce, str) else None
 
 
 def csrf_ok(session: WebSession | None, token: str | None) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import dispatch.audit.models  # noqa: F401
+import dispatch.audit.models
+import dispatch.auth.models  # noqa: F401
 import notify.models  # noqa: F401
 from dispatch.db.base import Base
 

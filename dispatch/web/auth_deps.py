@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from dispatch.auth.sessions import COOKIE, SessionCodec, WebSession, csrf_ok
+from dispatch.auth.models import SpentFormToken
+from dispatch.auth.sessions import COOKIE, LOGIN_FORM_MAX_AGE_S, SessionCodec, WebSession, csrf_ok
 from dispatch.community.models import Household, Staff
 from dispatch.web.deps import Principal, RuntimeDep
+from dispatch.web.render import render
 
 
 def codec(request: Request) -> SessionCodec:
@@ -35,6 +42,45 @@ def start_session(request: Request, response: Response, kind: str, ident: str) -
         secure=request.url.scheme == "https",
     )
     return session
+
+
+FORM_COOKIE = "vd_form"
+
+
+def show_form(request: Request, template: str, context: dict[str, object]) -> Response:
+    """A login or pairing form, with its token; the token's nonce goes in a cookie, so only this browser can send it
+    (login CSRF: another site cannot sign a victim's browser in to the attacker's account)."""
+    token, nonce = codec(request).login_form_token()
+    response = render(request, template, {**context, "form_token": token})
+    response.set_cookie(
+        FORM_COOKIE,
+        nonce,
+        max_age=LOGIN_FORM_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def spend_form_token(request: Request, session: Session, token: str, now: datetime) -> bool:
+    """True once for a valid token sent by the browser it was made for; False for a forged, expired, foreign or
+    already used one. Runs in the writing session of the login it guards."""
+    nonce = codec(request).login_form_nonce(token)
+    cookie = request.cookies.get(FORM_COOKIE)
+    if nonce is None or cookie is None or not hmac.compare_digest(nonce, cookie):
+        return False
+    if session.get(SpentFormToken, nonce) is not None:
+        return False
+    session.execute(
+        delete(SpentFormToken).where(SpentFormToken.spent_at < now - timedelta(seconds=LOGIN_FORM_MAX_AGE_S))
+    )
+    try:
+        with session.begin_nested():  # the same token sent twice at once: one of them wins
+            session.add(SpentFormToken(nonce=nonce, spent_at=now))
+    except IntegrityError:
+        return False
+    return True
 
 
 def end_session(response: Response) -> None:

@@ -20,7 +20,16 @@ from dispatch.escalation import engine
 from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.incidents.states import Status
 from dispatch.web.api import change_status
-from dispatch.web.auth_deps import StaffDep, StaffViewer, codec, end_session, read_session, require_csrf, start_session
+from dispatch.web.auth_deps import (
+    StaffDep,
+    StaffViewer,
+    end_session,
+    read_session,
+    require_csrf,
+    show_form,
+    spend_form_token,
+    start_session,
+)
 from dispatch.web.deps import RuntimeDep
 from dispatch.web.i18n import lang_of
 from dispatch.web.live import newest_event_id, snapshot, sse
@@ -34,7 +43,25 @@ CLOSED_SHOWN_H = 12
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, error: str | None = None) -> Response:
-    return render(request, "login.html", {"form_token": codec(request).login_form_token(), "error": error})
+    return show_form(request, "login.html", {"error": error})
+
+
+def _sign_in(request: Request, runtime: RuntimeDep, login: str, password: str, form_token: str) -> str:
+    """The staff id signed in, or the error to show on the login form."""
+    demo_dir = runtime.settings.data_dir if runtime.settings.load_demo else None
+    source = request.client.host if request.client else "unknown"
+    now = runtime.ctx.clock.now()
+    with runtime.sessions.begin() as session:
+        if not spend_form_token(request, session, form_token, now):
+            return "error:form_expired"
+        if throttle.wait_s(session, login, source, now) > 0:
+            return "error:login_throttled"
+        staff = authenticate(session, login, password, demo_dir)
+        if staff is None:
+            throttle.record_failure(session, login, source, now)
+            return "error:login_failed"
+        throttle.record_login(session, login, source, now, staff.id)
+        return staff.id
 
 
 @router.post("/login")
@@ -43,23 +70,13 @@ def login(
     runtime: RuntimeDep,
     login: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=200)],
-    form_token: Annotated[str, Form()],
+    form_token: Annotated[str, Form(max_length=200)],
 ) -> Response:
-    if not codec(request).check_login_form_token(form_token):
-        return RedirectResponse("/login?error=form_expired", status.HTTP_303_SEE_OTHER)
-    demo_dir = runtime.settings.data_dir if runtime.settings.load_demo else None
-    now = runtime.ctx.clock.now()
-    with runtime.sessions.begin() as session:
-        if throttle.locked(session, login, now):
-            return RedirectResponse("/login?error=login_locked", status.HTTP_303_SEE_OTHER)
-        staff = authenticate(session, login, password, demo_dir)
-        staff_id = staff.id if staff else None
-        if staff_id is None:
-            throttle.record_failure(session, login, now)
-    if staff_id is None:
-        return RedirectResponse("/login?error=login_failed", status.HTTP_303_SEE_OTHER)
+    outcome = _sign_in(request, runtime, login, password, form_token)
+    if outcome.startswith("error:"):
+        return RedirectResponse(f"/login?error={outcome[6:]}", status.HTTP_303_SEE_OTHER)
     response = RedirectResponse("/staff", status.HTTP_303_SEE_OTHER)
-    start_session(request, response, "staff", staff_id)
+    start_session(request, response, "staff", outcome)
     return response
 
 

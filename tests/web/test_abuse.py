@@ -9,16 +9,20 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
+import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from dispatch.app import create_app
+from dispatch.auth import passwords, sessions
+from dispatch.clock import FakeClock
 from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
 from dispatch.settings import TwilioSettings
 from dispatch.web.demo_gate import demo_is_open
 from tests.support.flow import auth, deliver, press
-from tests.web.screens import login
+from tests.web.screens import field, login
 
 DOCTOR = "+8617000000001"
 
@@ -135,3 +139,115 @@ def test_with_a_real_provider_the_demo_phones_do_not_exist(runtime: Runtime) -> 
         assert real.post(f"/api/v1/demo/phones/{DOCTOR}/reply", json={"body": "1"}).status_code == 404
         assert real.get("/demo/phones").status_code == 404
         assert not any("demo" in path for path in real.get("/openapi.json").json()["paths"])
+
+
+# -- 3. password guessing is slowed down, never a lock that shuts the owner out ----------------------------------------
+
+
+@pytest.fixture
+def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2 at its smallest cost: these tests are about how many tries get checked, not how slowly."""
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    monkeypatch.setattr(passwords, "_dummy_hash", None)
+
+
+def browser_at(client: TestClient, ip: str) -> TestClient:
+    return TestClient(client.app, base_url="https://dispatch.example.org", client=(ip, 50000))
+
+
+def where(r: httpx.Response) -> str:
+    return str(r.headers["location"])
+
+
+@pytest.mark.usefixtures("quick_argon2")
+def test_one_source_guessing_one_login_waits_longer_after_each_failure_and_its_waiting_tries_are_not_checked(
+    client: TestClient, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        assert where(login(client, "S3", "guess")) == "/login?error=login_failed"
+    r = login(client, "S3")  # the right password, too early: not even checked
+    assert where(r) == "/login?error=login_throttled" and sessions.COOKIE not in r.cookies
+    clock.advance(1)
+    assert where(login(client, "S3", "guess")) == "/login?error=login_failed"
+    clock.advance(1)
+    assert where(login(client, "S3")) == "/login?error=login_throttled", "the wait doubled to 2 s"
+    clock.advance(1)
+    assert where(login(client, "S3")) == "/staff"
+
+
+@pytest.mark.usefixtures("quick_argon2")
+def test_guesses_from_many_sources_never_keep_the_owner_out(client: TestClient, clock: FakeClock) -> None:
+    owner = browser_at(client, "10.0.0.99")
+    assert where(login(owner, "S3")) == "/staff"
+    for n in range(6):  # a botnet: 30 wrong passwords for S3 from six addresses, one a minute (the slowest wait)
+        attacker = browser_at(client, f"203.0.113.{n}")
+        for _ in range(5):
+            clock.advance(60)
+            assert where(login(attacker, "S3", "guess")) == "/login?error=login_failed"
+    assert where(login(browser_at(client, "203.0.113.77"), "S3", "guess")) == "/login?error=login_throttled"
+    assert where(login(owner, "S3")) == "/staff", "a source that logged in before is not slowed by others' guesses"
+    newcomer = browser_at(client, "10.0.0.7")  # the owner on a new network waits, but at most a minute
+    assert where(login(newcomer, "S3")) == "/login?error=login_throttled"
+    clock.advance(60)
+    assert where(login(newcomer, "S3")) == "/staff"
+
+
+@pytest.mark.usefixtures("quick_argon2")
+def test_one_source_trying_many_logins_is_slowed_down_known_or_not(client: TestClient, clock: FakeClock) -> None:
+    sprayer = browser_at(client, "198.51.100.1")
+    for n in range(20):
+        login_id = f"S{n % 6 + 1}" if n % 2 else f"X{n}"  # real staff ids and ids nobody has, alike
+        assert where(login(sprayer, login_id, f"guess{n}")) == "/login?error=login_failed"
+    assert where(login(sprayer, "S2")) == "/login?error=login_throttled"
+    assert where(login(browser_at(client, "10.0.0.5"), "S2")) == "/staff", "other sources are not affected"
+    clock.advance(1)
+    assert where(login(sprayer, "S2")) == "/staff"
+
+
+def test_a_wrong_login_and_a_wrong_password_cost_the_same_one_argon2_check(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Equal time, shown as equal work: every failing path runs exactly one argon2 computation."""
+    calls: list[str] = []
+    real = passwords._hasher
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            calls.append("hash")
+            return real.hash(password)
+
+        def verify(self, hashed: str, password: str) -> bool:
+            calls.append("verify")
+            return real.verify(hashed, password)
+
+        def check_needs_rehash(self, hashed: str) -> bool:
+            return real.check_needs_rehash(hashed)
+
+    passwords._spend_a_check("warm-up")  # the dummy hash is made once per process, before any login
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    with runtime.sessions.begin() as session:
+        passwords.set_password(session, "S2", "secret")
+    calls.clear()
+    for login_id, password in (("S999", "demo"), ("S2", "wrong"), ("S3", "wrong")):  # unknown, hashed, demo file
+        before = len(calls)
+        assert where(login(client, login_id, password)) == "/login?error=login_failed"
+        assert len(calls) - before == 1, (login_id, calls[before:])
+
+
+def test_the_login_forms_token_works_once_and_only_in_the_browser_it_was_given_to(
+    client: TestClient, runtime: Runtime
+) -> None:
+    token = field(client.get("/login").text, "form_token")
+    form = {"login": "S3", "password": "guess", "form_token": token}
+    assert where(client.post("/login", data=form, follow_redirects=False)) == "/login?error=login_failed"
+    again = {**form, "password": "demo"}
+    assert where(client.post("/login", data=again, follow_redirects=False)) == "/login?error=form_expired"
+    elsewhere = field(browser_at(client, "203.0.113.9").get("/login").text, "form_token")  # an attacker's page
+    forged = {**again, "form_token": elsewhere}
+    r = client.post("/login", data=forged, follow_redirects=False)
+    assert where(r) == "/login?error=form_expired" and sessions.COOKIE not in r.cookies
+    token = field(client.get("/resident").text, "form_token")
+    pairing = {"device_code": "hh_token_one", "form_token": token}
+    assert where(client.post("/resident/pair", data=pairing, follow_redirects=False)) == "/resident"
+    client.cookies.delete(sessions.COOKIE)
+    assert where(client.post("/resident/pair", data=pairing, follow_redirects=False)) == "/resident?error=form_expired"
