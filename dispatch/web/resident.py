@@ -85,16 +85,26 @@ def press(
     csrf: Annotated[str, Form()],
     idempotency_key: Annotated[str, Form(max_length=64)],
     kind: Annotated[IncidentKind, Form()] = "medical",
-    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    crs: Annotated[Crs | None, Form()] = None,
+    lat: Annotated[str | None, Form(max_length=40)] = None,
+    lon: Annotated[str | None, Form(max_length=40)] = None,
+    crs: Annotated[str | None, Form(max_length=10)] = None,
 ) -> Response:
     if viewer is None:
         return RedirectResponse("/resident", status.HTTP_303_SEE_OTHER)
     require_csrf(viewer.session, csrf)
-    gps = service.GpsFix(lat, lon, crs) if lat is not None and lon is not None and crs is not None else None
-    press_button(runtime, viewer.principal.id, kind, gps, None, idempotency_key)
+    gps, problem = _fix(lat, lon, crs)
+    press_button(runtime, viewer.principal.id, kind, gps, None, idempotency_key, unusable_location=problem)
     return RedirectResponse("/resident", status.HTTP_303_SEE_OTHER)
+
+
+def _fix(lat: str | None, lon: str | None, crs: str | None) -> tuple[service.GpsFix | None, str | None]:
+    """The browser's position, read leniently: whatever is wrong with it, the press goes through (at home)."""
+    if not (lat or lon or crs):
+        return None, None
+    try:
+        return service.GpsFix(float(lat or "nan"), float(lon or "nan"), Crs(crs or "")), None
+    except ValueError:
+        return None, "the position sent by the page is not a usable lat, lon and crs"
 
 
 @router.post("/cancel")

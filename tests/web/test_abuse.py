@@ -22,7 +22,7 @@ from dispatch.runtime import Runtime
 from dispatch.settings import TwilioSettings
 from dispatch.web.demo_gate import demo_is_open
 from tests.support.flow import auth, deliver, press
-from tests.web.screens import field, login
+from tests.web.screens import field, login, pair, press_on_page
 
 DOCTOR = "+8617000000001"
 
@@ -251,3 +251,47 @@ def test_the_login_forms_token_works_once_and_only_in_the_browser_it_was_given_t
     assert where(client.post("/resident/pair", data=pairing, follow_redirects=False)) == "/resident"
     client.cookies.delete(sessions.COOKIE)
     assert where(client.post("/resident/pair", data=pairing, follow_redirects=False)) == "/resident?error=form_expired"
+
+
+# -- 4. bad numbers: a clear 422, and the press is kept at the household's registered building ---------------------
+
+
+def test_nan_or_infinite_coordinates_get_a_422_with_the_reason_and_the_press_is_kept_at_home(
+    client: TestClient, runtime: Runtime
+) -> None:
+    raw = '{"kind": "fall", "location": {"lat": NaN, "lon": Infinity, "crs": "WGS84"}}'
+    headers = {**auth("hh_token_one"), "Content-Type": "application/json", "Idempotency-Key": "k1"}
+    r = client.post("/api/v1/incidents", content=raw, headers=headers)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail["field"] == "location" and "finite" in detail["message"] and "120" in detail["message"]
+    assert detail["recorded"] is True and r.headers["location"] == f"/api/v1/incidents/{detail['incident']['id']}"
+    with runtime.readers() as session:
+        (incident,) = session.scalars(select(Incident))
+        assert (incident.kind, incident.location_source, incident.building_id) == ("fall", "household", "B1")
+    shown = client.get(r.headers["location"], headers=auth("hh_token_one"))
+    assert shown.status_code == 200, "the timeline holds no NaN that JSON cannot carry"
+    pressed = next(e for e in shown.json()["timeline"] if e["type"] == "pressed")
+    assert "finite" in pressed["detail"]["location_unusable"] and "gps" not in pressed["detail"]
+    again = client.post("/api/v1/incidents", content=raw, headers=headers)
+    assert again.status_code == 422 and again.json()["detail"]["incident"]["id"] == incident.id
+    assert incidents(runtime) == 1, "sent again, it is the same press"
+
+
+def test_a_fix_that_is_no_place_on_earth_is_kept_at_home_too(client: TestClient, runtime: Runtime) -> None:
+    r = press(client, token="hh_token_two", kind="medical", location={"lat": 1e308, "lon": -181, "crs": "GCJ02"})
+    assert r.status_code == 422 and r.json()["detail"]["recorded"] is True
+    with runtime.readers() as session:
+        (incident,) = session.scalars(select(Incident))
+        assert incident.location_source == "household" and incident.building_id == "B2"
+    assert press(client, token="hh_token_two", location={"lat": 91, "lon": 0, "crs": "MARS"}).status_code == 422
+    assert incidents(runtime) == 1
+
+
+def test_the_resident_page_never_loses_a_press_over_a_bad_position(client: TestClient, runtime: Runtime) -> None:
+    pair(client)
+    r = press_on_page(client, lat="NaN", lon="inf", crs="WGS84")
+    assert r.status_code == 303 and r.headers["location"] == "/resident"
+    with runtime.readers() as session:
+        (incident,) = session.scalars(select(Incident))
+        assert incident.location_source == "household" and incident.building_id == "B1"
