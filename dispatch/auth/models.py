@@ -16,3 +16,14 @@ class SpentFormToken(Base):
     __tablename__ = "spent_form_tokens"
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     spent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StaffSession(Base):
+    """A signed-in staff browser. The cookie holds a secret; only its digest is kept here, so a copy of the database
+    signs nobody in. Deleting the row ends the session at once (logout, password change)."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's secret
+    staff_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

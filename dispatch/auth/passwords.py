@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from dispatch.auth.staff_sessions import revoke_all
 from dispatch.community.models import Staff
 
 _hasher = PasswordHasher()
@@ -33,6 +34,7 @@ def set_password(session: Session, staff_id: str, password: str) -> None:
     if staff is None:
         raise KeyError(staff_id)
     staff.password_hash = hash_password(password)
+    revoke_all(session, staff_id)  # whoever was signed in with the old password is signed out
 
 
 def demo_password(data_dir: Path, staff_id: str) -> str | None:

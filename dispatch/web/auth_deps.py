@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dispatch.auth import staff_sessions
 from dispatch.auth.models import SpentFormToken
 from dispatch.auth.sessions import COOKIE, LOGIN_FORM_MAX_AGE_S, SessionCodec, WebSession, csrf_ok
 from dispatch.community.models import Household, Staff
@@ -31,8 +32,8 @@ def read_session(request: Request) -> WebSession | None:
     return codec(request).read(request.cookies.get(COOKIE))
 
 
-def start_session(request: Request, response: Response, kind: str, ident: str) -> WebSession:
-    session, cookie = codec(request).new(kind, ident)
+def start_session(request: Request, response: Response, kind: str, ident: str, secret: str = "") -> WebSession:
+    session, cookie = codec(request).new(kind, ident, secret)
     response.set_cookie(
         COOKIE,
         cookie,
@@ -112,12 +113,18 @@ def staff_viewer(request: Request, runtime: RuntimeDep) -> StaffViewer:
     if session is None or session.kind != "staff":
         # A page, not an API: send people to the login form rather than showing a bare 401.
         raise HTTPException(status.HTTP_303_SEE_OTHER, "log in first", headers={"Location": "/login"})
+    now = runtime.ctx.clock.now()
     with runtime.readers() as db:
         staff = db.get(Staff, session.id)
-        if staff is None:
+        live, used_a_while_ago = staff_sessions.alive(db, session.id, session.secret, now) if staff else (False, False)
+        if staff is None or not live:
             raise HTTPException(status.HTTP_303_SEE_OTHER, "log in first", headers={"Location": "/login"})
         principal = Principal("staff", staff.id, staff.role, staff.grid_id, staff.building_id)
-        return StaffViewer(principal, session, staff.name)
+        viewer = StaffViewer(principal, session, staff.name)
+    if used_a_while_ago:
+        with runtime.sessions.begin() as db:
+            staff_sessions.touch(db, session.secret, now)
+    return viewer
 
 
 StaffDep = Annotated[StaffViewer, Depends(staff_viewer)]

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
-from dispatch.auth import throttle
+from dispatch.auth import staff_sessions, throttle
 from dispatch.auth.passwords import authenticate
 from dispatch.auth.sessions import BOARD_ROLES, CONFIRM_ROLES
 from dispatch.community.models import Household
@@ -46,22 +46,24 @@ def login_form(request: Request, error: str | None = None) -> Response:
     return show_form(request, "login.html", {"error": error})
 
 
-def _sign_in(request: Request, runtime: RuntimeDep, login: str, password: str, form_token: str) -> str:
-    """The staff id signed in, or the error to show on the login form."""
+def _sign_in(
+    request: Request, runtime: RuntimeDep, login: str, password: str, form_token: str
+) -> tuple[str, str] | str:
+    """(staff id, session secret) once signed in, or the error to show on the login form."""
     demo_dir = runtime.settings.data_dir if runtime.settings.load_demo else None
     source = request.client.host if request.client else "unknown"
     now = runtime.ctx.clock.now()
     with runtime.sessions.begin() as session:
         if not spend_form_token(request, session, form_token, now):
-            return "error:form_expired"
+            return "form_expired"
         if throttle.wait_s(session, login, source, now) > 0:
-            return "error:login_throttled"
+            return "login_throttled"
         staff = authenticate(session, login, password, demo_dir)
         if staff is None:
             throttle.record_failure(session, login, source, now)
-            return "error:login_failed"
+            return "login_failed"
         throttle.record_login(session, login, source, now, staff.id)
-        return staff.id
+        return staff.id, staff_sessions.open_session(session, staff.id, now)
 
 
 @router.post("/login")
@@ -73,16 +75,21 @@ def login(
     form_token: Annotated[str, Form(max_length=200)],
 ) -> Response:
     outcome = _sign_in(request, runtime, login, password, form_token)
-    if outcome.startswith("error:"):
-        return RedirectResponse(f"/login?error={outcome[6:]}", status.HTTP_303_SEE_OTHER)
+    if isinstance(outcome, str):
+        return RedirectResponse(f"/login?error={outcome}", status.HTTP_303_SEE_OTHER)
+    staff_id, secret = outcome
     response = RedirectResponse("/staff", status.HTTP_303_SEE_OTHER)
-    start_session(request, response, "staff", outcome)
+    start_session(request, response, "staff", staff_id, secret)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
-    require_csrf(read_session(request), csrf)
+def logout(request: Request, runtime: RuntimeDep, csrf: Annotated[str, Form()]) -> Response:
+    session = read_session(request)
+    require_csrf(session, csrf)
+    if session is not None and session.secret:
+        with runtime.sessions.begin() as db:
+            staff_sessions.revoke(db, session.secret)  # a copy of the cookie is worth nothing from now on
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     end_session(response)
     return response

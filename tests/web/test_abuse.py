@@ -295,3 +295,49 @@ def test_the_resident_page_never_loses_a_press_over_a_bad_position(client: TestC
     with runtime.readers() as session:
         (incident,) = session.scalars(select(Incident))
         assert incident.location_source == "household" and incident.building_id == "B1"
+
+
+# -- 5. staff sessions end on the server: logout, password change, idleness -------------------------------------------
+
+
+def signed_in_copy(client: TestClient) -> TestClient:
+    """Someone who copied the staff member's cookie (a shared computer, a stolen laptop)."""
+    thief = TestClient(client.app, base_url="https://dispatch.example.org")
+    thief.cookies.set(sessions.COOKIE, client.cookies[sessions.COOKIE], domain="dispatch.example.org")
+    return thief
+
+
+def test_after_logout_a_copy_of_the_session_cookie_opens_nothing(client: TestClient) -> None:
+    login(client, "S3")
+    thief = signed_in_copy(client)
+    assert thief.get("/staff").status_code == 200
+    client.post("/logout", data={"csrf": field(client.get("/staff").text, "csrf")})
+    r = thief.get("/staff", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert "冯网格员" not in thief.get("/staff/board-fragment", follow_redirects=False).text
+
+
+def test_a_password_change_signs_out_every_session_of_that_person_only(client: TestClient, runtime: Runtime) -> None:
+    login(client, "S3")
+    other = browser_at(client, "10.0.0.8")
+    login(other, "S2")
+    with runtime.sessions.begin() as session:
+        passwords.set_password(session, "S3", "a new password")
+    assert client.get("/staff", follow_redirects=False).headers["location"] == "/login"
+    assert other.get("/staff").status_code == 200
+    assert where(login(client, "S3", "a new password")) == "/staff"
+
+
+def test_a_session_left_idle_ends_and_one_in_use_lasts_its_shift(client: TestClient, clock: FakeClock) -> None:
+    login(client, "S3")
+    for _ in range(8):  # used every 25 minutes for over three hours
+        clock.advance(25 * 60)
+        assert client.get("/staff").status_code == 200
+    clock.advance(31 * 60)
+    assert client.get("/staff", follow_redirects=False).headers["location"] == "/login"
+    login(client, "S3")
+    for _ in range(28):  # busy all night: 11 h 40 min
+        clock.advance(25 * 60)
+        assert client.get("/staff/board-fragment").status_code == 200
+    clock.advance(25 * 60)  # past the 12-hour shift, however busy
+    assert client.get("/staff", follow_redirects=False).headers["location"] == "/login"

@@ -28,8 +28,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("nonce"),
     )
     op.create_index("ix_spent_form_tokens_spent_at", "spent_form_tokens", ["spent_at"])
+    op.create_table(
+        "staff_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("staff_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_staff_sessions_staff_id", "staff_sessions", ["staff_id"])
+    op.create_index("ix_staff_sessions_last_seen_at", "staff_sessions", ["last_seen_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_staff_sessions_last_seen_at", table_name="staff_sessions")
+    op.drop_index("ix_staff_sessions_staff_id", table_name="staff_sessions")
+    op.drop_table("staff_sessions")
     op.drop_index("ix_spent_form_tokens_spent_at", table_name="spent_form_tokens")
     op.drop_table("spent_form_tokens")
