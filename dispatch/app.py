@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import load_settings
-from dispatch.web import api, demo_api, errors, pages, screens, webhooks
+from dispatch.web import access_log, api, demo_api, errors, pages, screens, webhooks
 from dispatch.web import voice as voice_webhooks
 from dispatch.web.limits import BodyLimit
 from dispatch.web.shedding import PressShedding
@@ -43,6 +43,7 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
         description="Emergency dispatch to neighbourhood vanguards. Never replaces 120 / 110 / 119.",
     )
     app.state.runtime = runtime
+    access_log.install()
     app.add_middleware(PressShedding, limit=lambda: app.state.runtime.settings.presses_in_flight_max)
     # Added last, so it runs first: an oversized body is refused before a press takes a place in flight.
     app.add_middleware(BodyLimit, limit=lambda: app.state.runtime.settings.max_body_bytes)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
 import httpx
 import pytest
+import uvicorn
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -21,8 +25,9 @@ from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
 from dispatch.settings import TwilioSettings
 from dispatch.web.demo_gate import demo_is_open
+from tests.e2e.test_server import _free_port as free_port
 from tests.support.flow import auth, deliver, press
-from tests.web.screens import field, login, pair, press_on_page
+from tests.web.screens import field, link_path, login, pair, press_on_page
 
 DOCTOR = "+8617000000001"
 
@@ -341,3 +346,43 @@ def test_a_session_left_idle_ends_and_one_in_use_lasts_its_shift(client: TestCli
         assert client.get("/staff/board-fragment").status_code == 200
     clock.advance(25 * 60)  # past the 12-hour shift, however busy
     assert client.get("/staff", follow_redirects=False).headers["location"] == "/login"
+
+
+# -- 6. one-tap link tokens stay out of the access log (through the real HTTP server) --------------------------------
+
+
+@pytest.fixture
+def served(runtime: Runtime) -> Iterator[tuple[str, list[str]]]:
+    """The app behind a real uvicorn on a free port, with what its access log writes."""
+    config = uvicorn.Config(create_app(runtime, start_background=False), host="127.0.0.1", port=free_port())
+    server = uvicorn.Server(config)
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("uvicorn.access").addHandler(handler)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}", lines
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        logging.getLogger("uvicorn.access").removeHandler(handler)
+
+
+def test_link_tokens_are_redacted_in_the_access_log(
+    client: TestClient, runtime: Runtime, served: tuple[str, list[str]]
+) -> None:
+    url, log = served
+    press(client)
+    deliver(runtime)
+    path = link_path(runtime, DOCTOR)
+    token = path.removeprefix("/r/")
+    assert httpx.get(url + path, timeout=10).status_code == 200
+    assert httpx.post(url + path + "?outcome=x", data={"action": "x", "csrf": "y"}, timeout=10).status_code == 403
+    assert any("/r/<redacted>" in line and '" 200' in line for line in log), log
+    assert any("/r/<redacted>" in line and '" 403' in line for line in log), log
+    assert not any(token in line or token[:20] in line for line in log)
