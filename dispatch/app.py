@@ -12,6 +12,7 @@ from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import load_settings
 from dispatch.web import access_log, api, demo_api, errors, pages, screens, webhooks
 from dispatch.web import voice as voice_webhooks
+from dispatch.web.headers import SecurityHeaders
 from dispatch.web.limits import BodyLimit
 from dispatch.web.shedding import PressShedding
 
@@ -47,6 +48,7 @@ def create_app(runtime: Runtime | None = None, *, start_background: bool = True)
     app.add_middleware(PressShedding, limit=lambda: app.state.runtime.settings.presses_in_flight_max)
     # Added last, so it runs first: an oversized body is refused before a press takes a place in flight.
     app.add_middleware(BodyLimit, limit=lambda: app.state.runtime.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: its refusals carry the headers too
     errors.install(app)
     app.include_router(api.router)
     app.include_router(webhooks.router)

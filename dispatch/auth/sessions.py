@@ -78,5 +78,11 @@ class SessionCodec:
         return nonce if isinstance(nonce, str) else None
 
 
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time equality of two secrets, for any text sent: hmac.compare_digest refuses non-ASCII strings
+    with a TypeError, which made a form field with one character of Chinese a 500."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
 def csrf_ok(session: WebSession | None, token: str | None) -> bool:
-    return session is not None and token is not None and hmac.compare_digest(session.csrf, token)
+    return session is not None and token is not None and same_secret(session.csrf, token)

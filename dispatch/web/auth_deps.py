@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth import staff_sessions
 from dispatch.auth.models import SpentFormToken
-from dispatch.auth.sessions import COOKIE, LOGIN_FORM_MAX_AGE_S, SessionCodec, WebSession, csrf_ok
+from dispatch.auth.sessions import COOKIE, LOGIN_FORM_MAX_AGE_S, SessionCodec, WebSession, csrf_ok, same_secret
 from dispatch.community.models import Household, Staff
 from dispatch.web.deps import Principal, RuntimeDep
 from dispatch.web.render import render
@@ -69,7 +68,7 @@ def spend_form_token(request: Request, session: Session, token: str, now: dateti
     already used one. Runs in the writing session of the login it guards."""
     nonce = codec(request).login_form_nonce(token)
     cookie = request.cookies.get(FORM_COOKIE)
-    if nonce is None or cookie is None or not hmac.compare_digest(nonce, cookie):
+    if nonce is None or cookie is None or not same_secret(nonce, cookie):
         return False
     if session.get(SpentFormToken, nonce) is not None:
         return False

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from dispatch import responses
+from dispatch.auth.sessions import same_secret
 from dispatch.community.models import Staff
 from dispatch.incidents.models import Incident, Page
 from dispatch.runtime import Runtime
@@ -80,7 +81,7 @@ def phone_ref(runtime: Runtime, phone: str) -> str:
 def demo_phones(request: Request, runtime: RuntimeDep, ref: str | None = None) -> Response:
     with runtime.readers() as session:
         phones = sorted({m.phone for m in inbox(session, None, limit=2000)})
-        phone = next((p for p in phones if ref and hmac.compare_digest(phone_ref(runtime, p), ref)), None)
+        phone = next((p for p in phones if ref and same_secret(phone_ref(runtime, p), ref)), None)
         messages = inbox(session, phone) if phone else inbox(session, None)
         names = dict(session.execute(select(Vanguard.phone, Vanguard.name).where(Vanguard.phone.in_(phones))).all())
         names.update(session.execute(select(Staff.phone, Staff.name).where(Staff.phone.in_(phones))).all())

@@ -6,21 +6,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from starlette.testclient import TestClient
 
 from dispatch.app import create_app
 from dispatch.auth import passwords, sessions
 from dispatch.clock import FakeClock
+from dispatch.db.engine import make_engine
 from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
 from dispatch.settings import TwilioSettings
@@ -30,6 +33,7 @@ from tests.support.flow import auth, deliver, press
 from tests.web.screens import field, link_path, login, pair, press_on_page
 
 DOCTOR = "+8617000000001"
+STATIC_FILE = "app.css"
 
 
 def incidents(runtime: Runtime) -> int:
@@ -386,3 +390,66 @@ def test_link_tokens_are_redacted_in_the_access_log(
     assert any("/r/<redacted>" in line and '" 200' in line for line in log), log
     assert any("/r/<redacted>" in line and '" 403' in line for line in log), log
     assert not any(token in line or token[:20] in line for line in log)
+
+
+# -- 7. malformed link answers, headers on every answer, a private database file -------------------------------------
+
+
+def test_a_malformed_link_or_form_gets_a_4xx_never_a_500(client: TestClient, served: tuple[str, list[str]]) -> None:
+    url, _ = served
+    press(client)
+    deliver(client.app.state.runtime)  # type: ignore[attr-defined]
+    real = link_path(client.app.state.runtime, DOCTOR)  # type: ignore[attr-defined]
+    probes = [
+        (real, {"action": "accept", "csrf": "中文"}),  # non-ASCII secrets made hmac.compare_digest raise
+        ("/r/%E4%B8%AD", {"action": "accept", "csrf": "x"}),
+        ("/r/a.b.c", {"action": "accept", "csrf": "é"}),
+        ("/r/" + "x" * 3000, {"action": "decline", "csrf": ""}),
+        (real, {"action": "accept"}),
+        (real, {}),
+    ]
+    for path, form in probes:
+        r = httpx.post(url + path, data=form, timeout=10)
+        assert 400 <= r.status_code < 500, (path[:40], form, r.status_code, r.text[:200])
+    login(client, "S3")
+    assert client.post("/logout", data={"csrf": "中文"}).status_code == 403
+    assert client.get("/staff").status_code == 200, "still signed in"
+    with client.app.state.runtime.readers() as session:  # type: ignore[attr-defined]
+        assert session.scalar(select(Incident.accepted_by)) is None
+
+
+def test_every_answer_carries_no_store_and_the_security_headers(
+    client: TestClient, served: tuple[str, list[str]]
+) -> None:
+    url, _ = served
+    answers = [
+        httpx.get(f"{url}/api/v1/incidents", headers=auth("st_duty"), timeout=10),
+        httpx.get(f"{url}/api/v1/incidents", timeout=10),  # 401
+        httpx.post(f"{url}/api/v1/incidents", json={"kind": "?"}, headers=auth("hh_token_one"), timeout=10),  # 422
+        httpx.post(f"{url}/api/v1/incidents", content=b"x" * 70000, headers=auth("hh_token_one"), timeout=10),  # 413
+        httpx.get(f"{url}/healthz", timeout=10),
+        httpx.get(f"{url}/openapi.json", timeout=10),
+    ]
+    assert [a.status_code for a in answers] == [200, 401, 422, 413, 200, 200]
+    for a in answers:
+        assert a.headers["cache-control"] == "no-store", a.url
+        assert a.headers["x-content-type-options"] == "nosniff"
+        assert a.headers["referrer-policy"] == "no-referrer"
+        assert (
+            a.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in a.headers["content-security-policy"]
+        )
+    page = httpx.get(f"{url}/login", timeout=10)
+    assert "script-src 'self'" in page.headers["content-security-policy"], "a page keeps its own stricter policy"
+    static = httpx.get(f"{url}/static/{STATIC_FILE}", timeout=10)
+    assert static.status_code == 200 and static.headers.get("cache-control") != "no-store"
+
+
+def test_a_new_sqlite_database_and_its_journal_are_readable_by_their_owner_alone(tmp_path: Path) -> None:
+    path = tmp_path / "private.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        files = [path, path.with_name("private.sqlite-wal"), path.with_name("private.sqlite-shm")]
+        assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
+    engine.dispose()
