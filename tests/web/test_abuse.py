@@ -453,3 +453,34 @@ def test_a_new_sqlite_database_and_its_journal_are_readable_by_their_owner_alone
         files = [path, path.with_name("private.sqlite-wal"), path.with_name("private.sqlite-shm")]
         assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
     engine.dispose()
+
+
+# -- 8. errors met in a browser are pages a person can read; the API keeps JSON ---------------------------------------
+
+
+def assert_error_page(r: httpx.Response, status_code: int, zh: str, back: str) -> None:
+    assert r.status_code == status_code and r.headers["content-type"].startswith("text/html"), r.text[:200]
+    assert zh in r.text and r.text.index(zh) < r.text.index("Back"), "Chinese first, English beside"
+    assert 'href="tel:120"' in r.text and "119" in r.text and f'href="{back}"' in r.text
+
+
+def test_a_browser_meets_a_readable_page_for_a_bad_link_a_refusal_a_missing_page_and_a_bad_form(
+    client: TestClient,
+) -> None:
+    assert_error_page(client.get("/r/not-a-real-link"), 404, "此链接无效或已过期", "/")
+    login(client, "S3")
+    html = {"Accept": "text/html"}
+    assert_error_page(client.get("/staff/incidents/nope", headers=html), 404, "找不到此页面", "/staff")
+    assert_error_page(client.get("/staff/kpi", headers=html), 403, "无权执行此操作", "/staff")
+    r = client.post("/staff/incidents/x/confirm", data={"csrf": "c", "outcome": "秘密<script>"}, headers=html)
+    assert_error_page(r, 422, "填写的内容有误", "/staff")
+    assert "秘密" not in r.text and "<script>" not in r.text, "what was sent is not shown back"
+    client.cookies.clear()
+    assert client.get("/staff", headers=html, follow_redirects=False).headers["location"] == "/login"
+
+
+def test_the_json_api_keeps_json_errors_even_when_a_browser_asks(client: TestClient) -> None:
+    r = client.get("/api/v1/incidents/nope", headers={**auth("st_duty"), "Accept": "text/html"})
+    assert r.status_code == 404 and r.json() == {"detail": "no such incident"}
+    r = client.post("/api/v1/incidents", json={"kind": "?"}, headers={**auth("hh_token_one"), "Accept": "text/html"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"]
