@@ -38,6 +38,8 @@ def serve(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Links in messages must point at where we actually listen unless a public URL is configured.
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    # The app opens the demo's simulated phones to anyone only when it listens on this machine alone.
+    os.environ["DISPATCH_BIND_HOST"] = host
     try:
         settings = load_settings()
         # Prepare once here so that a broken setup fails with a clear message before the server starts.

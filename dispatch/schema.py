@@ -16,6 +16,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine
 
 import dispatch.audit.models
+import dispatch.auth.models
 import dispatch.community.models
 import dispatch.escalation.models
 import dispatch.incidents.models

@@ -25,6 +25,7 @@ class TwilioSettings:
 
 JOBS = frozenset({"timers", "outbox"})
 PRESSES_IN_FLIGHT_DEFAULT = 40  # = dispatch.db.engine.REQUEST_THREADS
+MAX_BODY_BYTES_DEFAULT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,12 @@ class Settings:
     tick_s: float = 0.25
     # The escalation policy file (DISPATCH_POLICY); None: dispatch/policies/default.json.
     policy_path: Path | None = None
+    # The largest request body taken, checked before it is parsed (web/limits.py): the biggest legitimate one, a
+    # press with a typed address and a note, is under 2 KB; a 10 MB body used to hold the server for seconds.
+    max_body_bytes: int = MAX_BODY_BYTES_DEFAULT
+    # The interface `dispatch serve` listens on (DISPATCH_BIND_HOST, which it sets). None: unknown (uvicorn started
+    # some other way), so taken as reachable from anywhere. Code that builds Settings itself serves in-process.
+    bind_host: str | None = "127.0.0.1"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -120,6 +127,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     in_flight = _whole(
         env, "PRESSES_IN_FLIGHT_MAX", "presses", 1, 10000, f"unset it for the default ({PRESSES_IN_FLIGHT_DEFAULT})"
     )
+    max_body = _whole(
+        env, "DISPATCH_MAX_BODY_BYTES", "bytes", 1024, 16 * 1024 * 1024, f"unset it for {MAX_BODY_BYTES_DEFAULT}"
+    )
     jobs_env = env.get("DISPATCH_JOBS")
     jobs = JOBS if jobs_env is None else frozenset(j.strip() for j in jobs_env.split(",") if j.strip())
     if not jobs <= JOBS:
@@ -134,6 +144,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tick_s=tick_s or 0.25,
         lease_s=lease_s or 30.0,
         presses_in_flight_max=in_flight or PRESSES_IN_FLIGHT_DEFAULT,
+        max_body_bytes=max_body or MAX_BODY_BYTES_DEFAULT,
         database_url=env.get("DATABASE_URL") or default_sqlite_url(var_dir),
         public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         secret_key=_secret_key(env, var_dir),
@@ -142,4 +153,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         escalation_wait_s=wait_s,
         alert_budget_per_day=budget,
         load_demo=env.get("DISPATCH_LOAD_DEMO", "1") not in ("0", "false", "no"),
+        bind_host=env.get("DISPATCH_BIND_HOST") or None,
     )

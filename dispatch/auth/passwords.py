@@ -8,6 +8,7 @@ from then on only the hash is used. A deployment that sets passwords (`set_passw
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hmac
 from pathlib import Path
@@ -17,9 +18,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from dispatch.auth.staff_sessions import revoke_all
 from dispatch.community.models import Staff
 
 _hasher = PasswordHasher()
+_dummy_hash: str | None = None
 
 
 def hash_password(password: str) -> str:
@@ -31,6 +34,7 @@ def set_password(session: Session, staff_id: str, password: str) -> None:
     if staff is None:
         raise KeyError(staff_id)
     staff.password_hash = hash_password(password)
+    revoke_all(session, staff_id)  # whoever was signed in with the old password is signed out
 
 
 def demo_password(data_dir: Path, staff_id: str) -> str | None:
@@ -52,11 +56,22 @@ def find_staff(session: Session, login: str) -> Staff | None:
     return session.scalar(select(Staff).where(or_(Staff.id == login, Staff.phone == login)))
 
 
+def _spend_a_check(password: str) -> None:
+    """One argon2 verification that fails, as long as a real one: a wrong login and a wrong password take the same
+    time, so timing tells nobody which staff ids exist."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not a password: only ever checked against")
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash, password)
+
+
 def authenticate(session: Session, login: str, password: str, demo_dir: Path | None) -> Staff | None:
-    """The staff member if the password is right, else None. Runs in a writing session: it may store a hash."""
+    """The staff member if the password is right, else None. Runs in a writing session: it may store a hash.
+    Every path does exactly one argon2 computation (a check, or the hash a first demo login stores)."""
     staff = find_staff(session, login)
     if staff is None:
-        _hasher.hash(password)  # spend the same time as a real check: no user enumeration by timing
+        _spend_a_check(password)
         return None
     if staff.password_hash:
         try:
@@ -68,6 +83,7 @@ def authenticate(session: Session, login: str, password: str, demo_dir: Path | N
         return staff
     expected = demo_password(demo_dir, staff.id) if demo_dir is not None else None
     if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
+        _spend_a_check(password)
         return None
     staff.password_hash = hash_password(password)
     return staff

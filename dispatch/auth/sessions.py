@@ -1,8 +1,9 @@
 """Signed session cookies with expiry, and the CSRF token each session carries.
 
-Stateless: the cookie holds who (staff id or household id), a random CSRF token and the time it was signed;
-itsdangerous rejects it after `max_age`. Staff sessions last a shift; a paired household device much longer,
-because a resident must never meet a login form in an emergency.
+The cookie holds who (staff id or household id), a random CSRF token and the time it was signed; itsdangerous
+rejects it after `max_age`. Staff sessions last a shift at most, and a staff cookie also carries the secret of a
+server-side session (auth/staff_sessions.py), which logout, a password change or idleness ends. A paired household
+device's cookie lasts much longer and is stateless, because a resident must never meet a login form in an emergency.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class WebSession:
     kind: str  # staff | household
     id: str
     csrf: str
+    secret: str = ""  # a staff session's server-side secret (empty for a household)
 
     @property
     def max_age_s(self) -> int:
@@ -43,9 +45,10 @@ class SessionCodec:
         }
         self._login = URLSafeTimedSerializer(secret_key, salt="vd-login-form")
 
-    def new(self, kind: str, ident: str) -> tuple[WebSession, str]:
-        session = WebSession(kind, ident, secrets.token_urlsafe(24))
-        return session, f"{kind[0]}.{self._cookies[kind].dumps({'i': ident, 'c': session.csrf})}"
+    def new(self, kind: str, ident: str, secret: str = "") -> tuple[WebSession, str]:
+        session = WebSession(kind, ident, secrets.token_urlsafe(24), secret)
+        payload = {"i": ident, "c": session.csrf, **({"s": secret} if secret else {})}
+        return session, f"{kind[0]}.{self._cookies[kind].dumps(payload)}"
 
     def read(self, cookie: str | None) -> WebSession | None:
         if not cookie or cookie[:2] not in ("s.", "h."):
@@ -58,19 +61,28 @@ class SessionCodec:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("i"), str) or not isinstance(data.get("c"), str):
             return None
-        return WebSession(kind, data["i"], data["c"])
+        secret = data.get("s")
+        return WebSession(kind, data["i"], data["c"], secret if isinstance(secret, str) else "")
 
-    def login_form_token(self) -> str:
-        """CSRF for the login form, which comes before any session: a signed, expiring nonce."""
-        return str(self._login.dumps(secrets.token_urlsafe(8)))
+    def login_form_token(self) -> tuple[str, str]:
+        """CSRF for the login and pairing forms, which come before any session: a signed, expiring nonce, and the
+        nonce alone for a cookie of this browser (a token fetched by another site does not match its cookie)."""
+        nonce = secrets.token_urlsafe(16)
+        return str(self._login.dumps(nonce)), nonce
 
-    def check_login_form_token(self, token: str) -> bool:
+    def login_form_nonce(self, token: str) -> str | None:
         try:
-            self._login.loads(token, max_age=LOGIN_FORM_MAX_AGE_S)
+            nonce = self._login.loads(token, max_age=LOGIN_FORM_MAX_AGE_S)
         except (BadSignature, SignatureExpired):
-            return False
-        return True
+            return None
+        return nonce if isinstance(nonce, str) else None
+
+
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time equality of two secrets, for any text sent: hmac.compare_digest refuses non-ASCII strings
+    with a TypeError, which made a form field with one character of Chinese a 500."""
+    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def csrf_ok(session: WebSession | None, token: str | None) -> bool:
-    return session is not None and token is not None and hmac.compare_digest(session.csrf, token)
+    return session is not None and token is not None and same_secret(session.csrf, token)

@@ -7,6 +7,7 @@ is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from functools import partial
@@ -40,6 +41,13 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(read_only=True)
 
 
+def _create_private(path: Path) -> None:
+    """A new database file is readable by its owner alone (0600): it holds doors, phone numbers and door codes.
+    SQLite gives its -wal and -shm files the database file's mode. An existing file is left as it is."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     try:
         import sqlean
@@ -51,6 +59,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database))
     # A connection per request thread (anyio's pool has 40) and per worker job, all kept: an overflow connection is
     # closed when returned, and opening one loads SpatiaLite again (profiled at ~3% of the server's time under load).
     # Writers still take turns below.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dbschema.base import Base, UTCDateTime
+from dispatch.escalation.lifecycle import TimerStatus
+from dispatch.incidents.models import status_check
 
 
 class EscalationTimer(Base):
@@ -15,6 +17,7 @@ class EscalationTimer(Base):
     __table_args__ = (
         UniqueConstraint("incident_id", "step", name="uq_timer_step"),
         Index("ix_timers_due", "status", "due_at"),
+        CheckConstraint(status_check(TimerStatus), name="ck_escalation_timers_status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)

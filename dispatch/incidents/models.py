@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dbschema.base import SRID, Base, JSONText, UTCDateTime
+from dispatch.escalation.lifecycle import PageStatus
+from dispatch.incidents.states import Status
+
+
+def status_check(values: Iterable[str]) -> str:
+    return "status IN ({})".format(", ".join(f"'{v}'" for v in values))
 
 
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
+        CheckConstraint(status_check(Status), name="ck_incidents_status"),
         UniqueConstraint("household_id", "idempotency_key", name="uq_incident_idempotency"),
         Index("ix_incidents_status_reported", "status", "reported_at"),
         # A code names one open incident: replies say "1 K7Q". Concurrent intakes that drew the same code collide
@@ -63,7 +71,10 @@ class Page(Base):
     """One person alerted about one incident, and what they answered."""
 
     __tablename__ = "pages"
-    __table_args__ = (UniqueConstraint("incident_id", "person_id", name="uq_page_person"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "person_id", name="uq_page_person"),
+        CheckConstraint(status_check(PageStatus), name="ck_pages_status"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
     person_id: Mapped[str] = mapped_column(String(16), index=True)

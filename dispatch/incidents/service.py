@@ -21,7 +21,7 @@ from dispatch.escalation.policy import PolicyError
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import ACTIVE, Status
 from dispatch.incidents.transitions import record
-from geo.crs import Crs, to_wgs84
+from geo.crs import CoordinateError, Crs, to_wgs84
 from geo.gazetteer import AddressMatch
 
 # Presses from the same household this close together are one emergency, never two searches.
@@ -66,6 +66,18 @@ class GpsFix:
 class IntakeResult:
     incident: Incident
     created: bool
+    # Why the location sent with the press could not be used (the incident is then placed at the registered home).
+    location_problem: str | None = None
+
+
+def _converted(gps: GpsFix | None, problem: str | None) -> tuple[tuple[float, float] | None, str | None]:
+    """A fix as WGS-84 (lat, lon), or None and why it is unusable: a bad fix never loses the press."""
+    if gps is None:
+        return None, problem
+    try:
+        return to_wgs84(gps.lat, gps.lon, gps.crs), None
+    except CoordinateError as exc:
+        return None, str(exc)
 
 
 def code_in_use(session: Session, code: str) -> bool:
@@ -97,7 +109,9 @@ def report(
     note: str | None,
     idempotency_key: str | None,
     address: str | None = None,
+    unusable_location: str | None = None,
 ) -> IntakeResult:
+    """`unusable_location`: a location came with the press but could not be read (the caller says why)."""
     now = ctx.clock.now()
     if idempotency_key:
         same = session.scalar(
@@ -121,6 +135,7 @@ def report(
 
     directory = ctx.directory
     home = directory.buildings.get(household.building_id)
+    fix, problem = _converted(gps, unusable_location) if not address else (None, None)
     door: dict[str, Any] = {}
     source: str
     building_id: str | None
@@ -139,8 +154,8 @@ def report(
             "confidence": match.confidence,
             **{k: v for k, v in (("entrance", p.entrance), ("floor", p.floor), ("unit", p.room)) if v is not None},
         }
-    elif gps is not None:
-        lat, lon = to_wgs84(gps.lat, gps.lon, gps.crs)
+    elif fix is not None:
+        lat, lon = fix
         where = directory.community.locate(lon, lat)
         building_id, grid_id, zone_id = where.building_id, where.grid_id, where.zone_id
         source = "gps"
@@ -148,6 +163,8 @@ def report(
         lat, lon = home.lat, home.lon
         building_id, grid_id, zone_id = home.id, home.grid_id, home.zone_id
         source = "household"
+    elif problem is not None:
+        raise IntakeError(422, f"{problem}; household {household.id} has no registered building to fall back on")
     else:
         raise IntakeError(409, f"household {household.id} has no registered building; send a location instead")
     out_of_area = grid_id is None
@@ -186,7 +203,8 @@ def report(
         f"household:{household.id}",
         kind=kind,
         source=source,
-        **({"gps": {"lat": gps.lat, "lon": gps.lon, "crs": gps.crs.value}} if gps else {}),
+        **({"gps": {"lat": gps.lat, "lon": gps.lon, "crs": gps.crs.value}} if gps and fix else {}),
+        **({"location_unusable": problem} if problem else {}),
     )
     record(
         session,
@@ -205,4 +223,4 @@ def report(
     # Step 0 (matching, the first wave) runs in the worker a few milliseconds after this commits: the press is
     # acknowledged as soon as it is durable, and the due timer committed with it survives any crash.
     session.add(EscalationTimer(incident_id=incident.id, step=0, due_at=now, status="pending", attempts=0))
-    return IntakeResult(incident, True)
+    return IntakeResult(incident, True, problem)

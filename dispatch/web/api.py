@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +21,6 @@ from dispatch.runtime import Runtime
 from dispatch.web.deps import Principal, PrincipalDep, RuntimeDep, SessionDep
 from dispatch.web.schemas import ConfirmIn, IncidentIn, IncidentOut
 from dispatch.web.views import check_can_see, incident_out, visible_to
-from geo.crs import CoordinateError
 
 router = APIRouter(prefix="/api/v1")
 
@@ -33,7 +33,8 @@ def press_button(
     note: str | None,
     idempotency_key: str | None,
     address: str | None = None,
-) -> tuple[IncidentOut, bool]:
+    unusable_location: str | None = None,
+) -> tuple[IncidentOut, service.IntakeResult]:
     """One press, committed before anyone is told it was received. Shared by the API and the resident page."""
     for attempt in (1, 2):
         try:
@@ -50,6 +51,7 @@ def press_button(
                     note=note,
                     idempotency_key=idempotency_key,
                     address=address,
+                    unusable_location=unusable_location,
                 )
                 out = incident_out(session, runtime.ctx, result.incident, with_timeline=True)
             break
@@ -57,19 +59,20 @@ def press_button(
             # Two presses with one idempotency key raced; the loser reads the winner's incident.
             if attempt == 2:
                 raise
-        except CoordinateError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         except service.IntakeError as exc:
             raise HTTPException(exc.status_code, exc.reason) from exc
     runtime.worker.wake()
-    return out, result.created
+    return out, result
 
 
 @router.post(
     "/incidents",
     status_code=status.HTTP_201_CREATED,
     response_model=IncidentOut,
-    responses={200: {"description": "the same press again (idempotency key or within 5 minutes)"}},
+    responses={
+        200: {"description": "the same press again (idempotency key or within 5 minutes)"},
+        422: {"description": "a wrong field; if only the location was unusable, the press WAS recorded (`incident`)"},
+    },
 )
 def report_incident(
     body: IncidentIn,
@@ -77,17 +80,40 @@ def report_incident(
     runtime: RuntimeDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> IncidentOut:
+) -> IncidentOut | JSONResponse:
     if principal.kind != "household":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "incidents are reported with a household device token")
     if body.household is not None and body.household != principal.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this device token belongs to another household")
     gps = service.GpsFix(body.location.lat, body.location.lon, body.location.crs) if body.location else None
-    out, created = press_button(runtime, principal.id, body.kind, gps, body.note, idempotency_key, body.address)
-    response.headers["Location"] = f"/api/v1/incidents/{out.id}"
-    if not created:
+    out, result = press_button(
+        runtime, principal.id, body.kind, gps, body.note, idempotency_key, body.address, body.location_problem
+    )
+    location = f"/api/v1/incidents/{out.id}"
+    problem = body.location_problem or result.location_problem  # the first, read here; the second, converting
+    if problem:
+        return _recorded_without_location(out, problem, location)
+    response.headers["Location"] = location
+    if not result.created:
         response.status_code = status.HTTP_200_OK
     return out
+
+
+def _recorded_without_location(out: IncidentOut, problem: str, location: str) -> JSONResponse:
+    """422 says the location was wrong; the press itself is kept, at the household's registered building, so the
+    device must not send it again as if it were lost."""
+    detail = {
+        "field": "location",
+        "message": f"the location cannot be used ({problem}); the press WAS recorded, placed at the household's "
+        "registered building. If life is in danger, also call 120 / 110 / 119.",
+        "recorded": True,
+        "incident": out.model_dump(mode="json"),
+    }
+    return JSONResponse(
+        {"detail": detail},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        headers={"Location": location, "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut)

@@ -1,18 +1,20 @@
-"""JSON access to the simulated phones, for scripts and tests (only while no Twilio credentials are set)."""
+"""JSON access to the simulated phones, for scripts and tests (mounted only while no provider is set; web/demo_gate.py
+says who may use them)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from dispatch.web.demo_gate import demo_access
 from dispatch.web.deps import RuntimeDep
 from dispatch.web.pages import simulated_reply
 from dispatch.web.schemas import ReplyIn
 from notify.simulated import inbox
 
-router = APIRouter(prefix="/api/v1/demo")
+router = APIRouter(prefix="/api/v1/demo", dependencies=[Depends(demo_access)])
 
 
 class SimulatedMessageOut(BaseModel):
@@ -23,14 +25,8 @@ class SimulatedMessageOut(BaseModel):
     at: datetime
 
 
-def _require_simulated(runtime: RuntimeDep) -> None:
-    if not runtime.settings.simulated_phones:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
-
-
 @router.get("/inbox", response_model=list[SimulatedMessageOut])
 def read_inbox(runtime: RuntimeDep, phone: str | None = None) -> list[SimulatedMessageOut]:
-    _require_simulated(runtime)
     with runtime.readers() as session:
         return [
             SimulatedMessageOut(phone=m.phone, direction=m.direction, channel=m.channel, body=m.body, at=m.at)
@@ -40,5 +36,4 @@ def read_inbox(runtime: RuntimeDep, phone: str | None = None) -> list[SimulatedM
 
 @router.post("/phones/{phone}/reply")
 def reply(phone: str, body: ReplyIn, runtime: RuntimeDep) -> dict[str, str]:
-    _require_simulated(runtime)
     return {"outcome": simulated_reply(runtime, phone, body.body)}

@@ -17,7 +17,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "login_id": ("工号或手机号", "Staff id or phone"),
     "password": ("密码", "Password"),
     "login_failed": ("工号或密码不正确。", "Wrong staff id or password."),
-    "login_locked": ("尝试次数过多，请 15 分钟后再试。", "Too many attempts; try again in 15 minutes."),
+    "login_throttled": (
+        "尝试次数过多，请稍候（最多几分钟）再试。",
+        "Too many attempts: wait a little (at most a few minutes), then try again.",
+    ),
     "form_expired": ("表单已过期，请重试。", "This form has expired; please try again."),
     # resident
     "resident": ("居民求助", "Resident help"),

@@ -1,4 +1,4 @@
-"""Server-rendered pages: the index and the simulated phones of the demo (while no Twilio credentials are set)."""
+"""Server-rendered pages: the index and the simulated phones of the demo (mounted only while no provider is set)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,24 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from dispatch import responses
+from dispatch.auth.sessions import same_secret
 from dispatch.community.models import Staff
 from dispatch.incidents.models import Incident, Page
 from dispatch.runtime import Runtime
 from dispatch.vanguards.models import Vanguard
+from dispatch.web.demo_gate import demo_access
 from dispatch.web.deps import RuntimeDep
 from dispatch.web.render import render
 from notify.simulated import inbox, record_typed
 
 router = APIRouter()
+demo_router = APIRouter(dependencies=[Depends(demo_access)])
 _LINK = re.compile(r"https?://[^\s]+/r/[\w.\-]+")
 
 
@@ -74,13 +77,11 @@ def phone_ref(runtime: Runtime, phone: str) -> str:
     return digest.hexdigest()[:16]
 
 
-@router.get("/demo/phones", response_class=HTMLResponse)
+@demo_router.get("/demo/phones", response_class=HTMLResponse)
 def demo_phones(request: Request, runtime: RuntimeDep, ref: str | None = None) -> Response:
-    if not runtime.settings.simulated_phones:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
     with runtime.readers() as session:
         phones = sorted({m.phone for m in inbox(session, None, limit=2000)})
-        phone = next((p for p in phones if ref and hmac.compare_digest(phone_ref(runtime, p), ref)), None)
+        phone = next((p for p in phones if ref and same_secret(phone_ref(runtime, p), ref)), None)
         messages = inbox(session, phone) if phone else inbox(session, None)
         names = dict(session.execute(select(Vanguard.phone, Vanguard.name).where(Vanguard.phone.in_(phones))).all())
         names.update(session.execute(select(Staff.phone, Staff.name).where(Staff.phone.in_(phones))).all())
@@ -106,17 +107,15 @@ def simulated_reply(runtime: Runtime, phone: str, body: str) -> str:
     return outcome
 
 
-@router.post("/demo/phones/reply")
+@demo_router.post("/demo/phones/reply")
 def demo_reply(
     runtime: RuntimeDep, phone: Annotated[str, Form(max_length=20)], body: Annotated[str, Form(max_length=320)]
 ) -> RedirectResponse:
-    if not runtime.settings.simulated_phones:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
     simulated_reply(runtime, phone, body)
     return RedirectResponse(f"/demo/phones?ref={phone_ref(runtime, phone)}", status_code=status.HTTP_303_SEE_OTHER)
 
 
-@router.post("/demo/phones/keypress")
+@demo_router.post("/demo/phones/keypress")
 def demo_keypress(
     runtime: RuntimeDep,
     phone: Annotated[str, Form(max_length=20)],
@@ -124,8 +123,6 @@ def demo_keypress(
     digit: Annotated[str, Form(pattern="^[0-9]$")],
 ) -> RedirectResponse:
     """A key pressed during a simulated alert call: 1 accepts, 2 declines, as the voice webhook does."""
-    if not runtime.settings.simulated_phones:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "real phones are in use (Twilio is configured)")
     intent = {"1": responses.Intent.ACCEPT, "2": responses.Intent.DECLINE}.get(digit)
     now = runtime.ctx.clock.now()
     with runtime.sessions.begin() as session:

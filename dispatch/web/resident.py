@@ -20,7 +20,7 @@ from dispatch.incidents import service
 from dispatch.incidents.models import Incident
 from dispatch.incidents.states import Status
 from dispatch.web.api import change_status, press_button
-from dispatch.web.auth_deps import HouseholdDep, codec, require_csrf, start_session
+from dispatch.web.auth_deps import HouseholdDep, require_csrf, show_form, spend_form_token, start_session
 from dispatch.web.deps import RuntimeDep
 from dispatch.web.i18n import lang_of
 from dispatch.web.live import newest_event_id, snapshot, snapshot_json, sse, status_line
@@ -46,8 +46,7 @@ def _open_incident(runtime: RuntimeDep, household_id: str) -> Incident | None:
 def resident_page(request: Request, runtime: RuntimeDep, viewer: HouseholdDep, error: str | None = None) -> Response:
     lang = lang_of(request)
     if viewer is None:
-        form_token = codec(request).login_form_token()
-        return render(request, "resident_pair.html", {"form_token": form_token, "error": error})
+        return show_form(request, "resident_pair.html", {"error": error})
     incident = _open_incident(runtime, viewer.principal.id)
     context: dict[str, object] = {"csrf": viewer.session.csrf, "kinds": KINDS, "error": error}
     if incident is None:
@@ -64,11 +63,11 @@ def pair(
     request: Request,
     runtime: RuntimeDep,
     device_code: Annotated[str, Form(max_length=128)],
-    form_token: Annotated[str, Form()],
+    form_token: Annotated[str, Form(max_length=200)],
 ) -> Response:
-    if not codec(request).check_login_form_token(form_token):
-        return RedirectResponse("/resident?error=form_expired", status.HTTP_303_SEE_OTHER)
-    with runtime.readers() as session:
+    with runtime.sessions.begin() as session:
+        if not spend_form_token(request, session, form_token, runtime.ctx.clock.now()):
+            return RedirectResponse("/resident?error=form_expired", status.HTTP_303_SEE_OTHER)
         household = session.scalar(
             select(Household).where(Household.device_token_hash == token_hash(device_code.strip()))
         )
@@ -86,16 +85,26 @@ def press(
     csrf: Annotated[str, Form()],
     idempotency_key: Annotated[str, Form(max_length=64)],
     kind: Annotated[IncidentKind, Form()] = "medical",
-    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    crs: Annotated[Crs | None, Form()] = None,
+    lat: Annotated[str | None, Form(max_length=40)] = None,
+    lon: Annotated[str | None, Form(max_length=40)] = None,
+    crs: Annotated[str | None, Form(max_length=10)] = None,
 ) -> Response:
     if viewer is None:
         return RedirectResponse("/resident", status.HTTP_303_SEE_OTHER)
     require_csrf(viewer.session, csrf)
-    gps = service.GpsFix(lat, lon, crs) if lat is not None and lon is not None and crs is not None else None
-    press_button(runtime, viewer.principal.id, kind, gps, None, idempotency_key)
+    gps, problem = _fix(lat, lon, crs)
+    press_button(runtime, viewer.principal.id, kind, gps, None, idempotency_key, unusable_location=problem)
     return RedirectResponse("/resident", status.HTTP_303_SEE_OTHER)
+
+
+def _fix(lat: str | None, lon: str | None, crs: str | None) -> tuple[service.GpsFix | None, str | None]:
+    """The browser's position, read leniently: whatever is wrong with it, the press goes through (at home)."""
+    if not (lat or lon or crs):
+        return None, None
+    try:
+        return service.GpsFix(float(lat or "nan"), float(lon or "nan"), Crs(crs or "")), None
+    except ValueError:
+        return None, "the position sent by the page is not a usable lat, lon and crs"
 
 
 @router.post("/cancel")

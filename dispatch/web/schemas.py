@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 from geo.crs import Crs
 
@@ -34,6 +42,28 @@ class IncidentIn(BaseModel):
         description="A typed address, e.g. 解放街道章江路216号1栋2单元501; ambiguous input gets 422 with candidates",
     )
     note: str | None = Field(default=None, max_length=500)
+    _location_problem: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _press_kept_without_an_unusable_location(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """A press whose location alone is wrong (NaN, Infinity, out of range, an unknown CRS) is still a press:
+        it is taken without the location, which says why (`location_problem`), and placed at the registered home."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if not isinstance(data, dict) or any(e["loc"][:1] != ("location",) for e in errors):
+                raise
+            press = handler({k: v for k, v in data.items() if k != "location"})
+            press._location_problem = "; ".join(
+                ".".join(str(part) for part in e["loc"]) + ": " + e["msg"] for e in errors
+            )
+            return press
+
+    @property
+    def location_problem(self) -> str | None:
+        return self._location_problem
 
 
 class EventOut(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
-from dispatch.auth import throttle
+from dispatch.auth import staff_sessions, throttle
 from dispatch.auth.passwords import authenticate
 from dispatch.auth.sessions import BOARD_ROLES, CONFIRM_ROLES
 from dispatch.community.models import Household
@@ -20,7 +20,16 @@ from dispatch.escalation import engine
 from dispatch.incidents.models import Incident, IncidentEvent, Page
 from dispatch.incidents.states import Status
 from dispatch.web.api import change_status
-from dispatch.web.auth_deps import StaffDep, StaffViewer, codec, end_session, read_session, require_csrf, start_session
+from dispatch.web.auth_deps import (
+    StaffDep,
+    StaffViewer,
+    end_session,
+    read_session,
+    require_csrf,
+    show_form,
+    spend_form_token,
+    start_session,
+)
 from dispatch.web.deps import RuntimeDep
 from dispatch.web.i18n import lang_of
 from dispatch.web.live import newest_event_id, snapshot, sse
@@ -34,7 +43,27 @@ CLOSED_SHOWN_H = 12
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, error: str | None = None) -> Response:
-    return render(request, "login.html", {"form_token": codec(request).login_form_token(), "error": error})
+    return show_form(request, "login.html", {"error": error})
+
+
+def _sign_in(
+    request: Request, runtime: RuntimeDep, login: str, password: str, form_token: str
+) -> tuple[str, str] | str:
+    """(staff id, session secret) once signed in, or the error to show on the login form."""
+    demo_dir = runtime.settings.data_dir if runtime.settings.load_demo else None
+    source = request.client.host if request.client else "unknown"
+    now = runtime.ctx.clock.now()
+    with runtime.sessions.begin() as session:
+        if not spend_form_token(request, session, form_token, now):
+            return "form_expired"
+        if throttle.wait_s(session, login, source, now) > 0:
+            return "login_throttled"
+        staff = authenticate(session, login, password, demo_dir)
+        if staff is None:
+            throttle.record_failure(session, login, source, now)
+            return "login_failed"
+        throttle.record_login(session, login, source, now, staff.id)
+        return staff.id, staff_sessions.open_session(session, staff.id, now)
 
 
 @router.post("/login")
@@ -43,29 +72,24 @@ def login(
     runtime: RuntimeDep,
     login: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=200)],
-    form_token: Annotated[str, Form()],
+    form_token: Annotated[str, Form(max_length=200)],
 ) -> Response:
-    if not codec(request).check_login_form_token(form_token):
-        return RedirectResponse("/login?error=form_expired", status.HTTP_303_SEE_OTHER)
-    demo_dir = runtime.settings.data_dir if runtime.settings.load_demo else None
-    now = runtime.ctx.clock.now()
-    with runtime.sessions.begin() as session:
-        if throttle.locked(session, login, now):
-            return RedirectResponse("/login?error=login_locked", status.HTTP_303_SEE_OTHER)
-        staff = authenticate(session, login, password, demo_dir)
-        staff_id = staff.id if staff else None
-        if staff_id is None:
-            throttle.record_failure(session, login, now)
-    if staff_id is None:
-        return RedirectResponse("/login?error=login_failed", status.HTTP_303_SEE_OTHER)
+    outcome = _sign_in(request, runtime, login, password, form_token)
+    if isinstance(outcome, str):
+        return RedirectResponse(f"/login?error={outcome}", status.HTTP_303_SEE_OTHER)
+    staff_id, secret = outcome
     response = RedirectResponse("/staff", status.HTTP_303_SEE_OTHER)
-    start_session(request, response, "staff", staff_id)
+    start_session(request, response, "staff", staff_id, secret)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
-    require_csrf(read_session(request), csrf)
+def logout(request: Request, runtime: RuntimeDep, csrf: Annotated[str, Form()]) -> Response:
+    session = read_session(request)
+    require_csrf(session, csrf)
+    if session is not None and session.secret:
+        with runtime.sessions.begin() as db:
+            staff_sessions.revoke(db, session.secret)  # a copy of the cookie is worth nothing from now on
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     end_session(response)
     return response

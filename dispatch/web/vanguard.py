@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dispatch import responses
 from dispatch.audit import service as audit
+from dispatch.auth.sessions import same_secret
 from dispatch.community.models import Household
 from dispatch.escalation import engine
 from dispatch.incidents.models import Incident, Page
@@ -205,7 +206,7 @@ def answer_alert(
     lon: Annotated[float | None, Form()] = None,
     crs: Annotated[Crs, Form()] = Crs.WGS84,
 ) -> Response:
-    if not hmac.compare_digest(csrf, link_csrf(runtime, token)):
+    if not same_secret(csrf, link_csrf(runtime, token)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this form has expired; open the link again")
     page_id = _page_id(runtime, token)
     if action in ("pause", "resume", "schedule", "position", "position_off"):

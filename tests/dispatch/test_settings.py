@@ -39,6 +39,13 @@ def test_the_presses_in_flight_limit_defaults_to_the_request_threads_and_can_be_
     assert load_settings(env(tmp_path, PRESSES_IN_FLIGHT_MAX="500")).presses_in_flight_max == 500
 
 
+def test_the_request_body_limit_defaults_to_64_kb_and_can_be_set(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).max_body_bytes == 65536
+    assert load_settings(env(tmp_path, DISPATCH_MAX_BODY_BYTES="2048")).max_body_bytes == 2048
+    with pytest.raises(SettingsError, match=r"DISPATCH_MAX_BODY_BYTES must be a whole number of bytes from 1024"):
+        load_settings(env(tmp_path, DISPATCH_MAX_BODY_BYTES="12"))
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "1.5", "lots", "10001"])
 def test_an_unusable_presses_in_flight_limit_is_refused_with_the_fix(tmp_path: Path, value: str) -> None:
     with pytest.raises(SettingsError, match=r"PRESSES_IN_FLIGHT_MAX must be a whole number of presses from 1"):

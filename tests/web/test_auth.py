@@ -7,7 +7,6 @@ from starlette.testclient import TestClient
 
 from dispatch.auth import sessions
 from dispatch.auth.passwords import authenticate, hash_password, set_password
-from dispatch.clock import FakeClock
 from dispatch.community.models import Staff
 from dispatch.runtime import Runtime
 from tests.web.screens import field, login
@@ -79,12 +78,3 @@ def test_pages_carry_a_strict_content_security_policy(client: TestClient) -> Non
     headers = client.get("/login").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["referrer-policy"] == "no-referrer"
-
-
-def test_five_wrong_passwords_lock_that_login_for_a_while(client: TestClient, clock: FakeClock) -> None:
-    for _ in range(5):
-        assert login(client, "S3", "guess").headers["location"] == "/login?error=login_failed"
-    assert login(client, "S3").headers["location"] == "/login?error=login_locked"
-    assert login(client, "S2").headers["location"] == "/staff", "other logins are not affected"
-    clock.advance(15 * 60 + 1)
-    assert login(client, "S3").headers["location"] == "/staff"
