@@ -34,6 +34,7 @@ from dispatch.escalation.snapshot import (
     MARK_CHAIN,
     MARK_CHAIN_EXHAUSTED,
     MARK_NO_SHOW,
+    MARK_NOBODY_REACHABLE,
     MARK_PRIMARY,
     MARK_QUALIFIED_ON_SCENE,
     MARK_ROTATION,
@@ -434,26 +435,33 @@ def _rotation_at(w: _Work) -> datetime | None:
 
 def _rotate(w: _Work) -> None:
     """Every level was tried and nobody took it: ask again, one person at a time, the least asked first (lowest
-    level first), each at most `chain_repeat_max` times in all, waiting longer after each round of everyone."""
+    level first), each at most `chain_repeat_max` times in all, waiting longer after each round of everyone.
+    Someone rostered since (not yet asked at all) comes first."""
+    if not w.snap.chain:
+        if not w.progress.nobody_reachable:
+            w.mark(MARK_NOBODY_REACHABLE)  # no staff at all: the idle timer looks again for anyone rostered
+        return
     due = _rotation_at(w)
     if due is None or w.now < due:  # a decline never brings a re-page forward: that phone was just rung
         return
-    order = {m.person_id: i for i, m in enumerate(w.snap.chain)}
-    asked = [w.pages[m.person_id] for m in w.snap.chain if m.person_id in w.pages]
-    free = [p for p in asked if p.times_paged < w.rules.chain_repeat_max]
+    asked = {m.person_id: (w.pages[m.person_id].times_paged if m.person_id in w.pages else 0) for m in w.snap.chain}
+    free = [(n, i, m) for i, m in enumerate(w.snap.chain) if (n := asked[m.person_id]) < w.rules.chain_repeat_max]
     if not free:
         w.mark(MARK_CHAIN_EXHAUSTED, people=len(asked))
         return
-    person = min(free, key=lambda p: (p.times_paged, order[p.person_id]))
-    member = next(m for m in w.snap.chain if m.person_id == person.person_id)
+    times, _, member = min(free, key=lambda f: (f[0], f[1]))
     step = w.rules.chain_step_of(member.action) or 0
-    w.pages[person.person_id] = replace(person, times_paged=person.times_paged + 1, paged_at=w.now)
-    if person.status is not PageStatus.PAGED:
-        w.set(person.person_id, PageStatus.PAGED)
-    w.orders.append(
-        PageOrder(person.person_id, "staff", Role.STAFF, "rotation", step, w.rules.step_channels(step), repeat=True)
-    )
-    w.mark(MARK_ROTATION, person=person.person_id, times=person.times_paged + 1)
+    channels = w.rules.step_channels(step)
+    if member.person_id not in w.pages:
+        w.pages[member.person_id] = PageView(member.person_id, "staff", Role.STAFF, PageStatus.PAGED, w.now)
+        w.orders.append(PageOrder(member.person_id, "staff", Role.STAFF, "rotation", step, channels))
+    else:
+        page = w.pages[member.person_id]
+        w.pages[member.person_id] = replace(page, times_paged=times + 1, paged_at=w.now)
+        if page.status is not PageStatus.PAGED:
+            w.set(member.person_id, PageStatus.PAGED)
+        w.orders.append(PageOrder(member.person_id, "staff", Role.STAFF, "rotation", step, channels, repeat=True))
+    w.mark(MARK_ROTATION, person=member.person_id, times=times + 1)
 
 
 # 7. The resident --------------------------------------------------------------------------------------------------
@@ -492,7 +500,7 @@ def _wake(w: _Work) -> datetime:
         pending = [s for s in w.rules.chain_steps if s not in w.progress.chain_steps]
         if pending:
             times.append(_step_due(w, pending[0]))
-        elif not w.progress.chain_exhausted and (rotation := _rotation_at(w)) is not None:
+        elif w.snap.chain and not w.progress.chain_exhausted and (rotation := _rotation_at(w)) is not None:
             times.append(rotation)
     if not w.progress.told_call_120 and not w.progress.qualified_on_scene and primary is None:
         times.append(w.snap.reported_at + timedelta(seconds=w.rules.call_120_after_s))

@@ -75,6 +75,7 @@ class Progress:
     rotations: int = 0
     last_rotation_at: datetime | None = None
     chain_exhausted: bool = False
+    nobody_reachable: bool = False
     told_call_120: bool = False
     qualified_on_scene: bool = False
 
@@ -94,6 +95,8 @@ class Progress:
             return replace(self, rotations=self.rotations + 1, last_rotation_at=at)
         if type_ == MARK_CHAIN_EXHAUSTED:
             return replace(self, chain_exhausted=True)
+        if type_ == MARK_NOBODY_REACHABLE:
+            return replace(self, nobody_reachable=True)
         if type_ == MARK_TOLD_RESIDENT:
             return replace(self, told_call_120=True)
         if type_ == MARK_QUALIFIED_ON_SCENE:
@@ -106,6 +109,7 @@ MARK_WAVE = "wave_opened"
 MARK_CHAIN = "chain_paged"
 MARK_ROTATION = "chain_repaged"
 MARK_CHAIN_EXHAUSTED = "chain_exhausted"
+MARK_NOBODY_REACHABLE = "nobody_reachable"
 MARK_TOLD_RESIDENT = "resident_told_call_120"
 MARK_QUALIFIED_ON_SCENE = "qualified_on_scene"
 MARK_NO_SHOW = "no_show"
@@ -116,6 +120,7 @@ MARKS = frozenset(
         MARK_CHAIN,
         MARK_ROTATION,
         MARK_CHAIN_EXHAUSTED,
+        MARK_NOBODY_REACHABLE,
         MARK_TOLD_RESIDENT,
         MARK_QUALIFIED_ON_SCENE,
         MARK_NO_SHOW,
