@@ -138,9 +138,16 @@ def _offers(
     session: Session, ctx: DispatchContext, incident: Incident, plan: Plan, rules: Rules, now: datetime, loaded: Loaded
 ) -> tuple[Offer, ...]:
     first = loaded.snapshot.progress.waves == 0
+    # The support roles are ranked for the first wave, and again when one of them still needs a replacement.
+    support = [v for v in loaded.snapshot.pages if v.role.is_support]
+    open_role = any(
+        v.status in (PageStatus.DECLINED, PageStatus.FAILED, PageStatus.NO_ANSWER)
+        and not any(o.role is v.role and o.status in GOING for o in support)
+        for v in support
+    )
     # Enough for the largest wave plus a few replacements, and the building's own people beside them.
     size = max((rules.wave_size(n) for n in range(len(rules.wave_steps) + 1)), default=0) + 3
-    ranked = engine.vanguards_within_budget(session, ctx, incident, plan, size, now, with_roles=first)
+    ranked = engine.vanguards_within_budget(session, ctx, incident, plan, size, now, with_roles=first or open_role)
     building: list[Recipient] = []
     if first and rules.building_at_start and incident.building_id:
         building = _building_vanguards(session, ctx, incident, plan, rules.building_vanguards_max, now)

@@ -23,39 +23,47 @@ def resolve(client: TestClient, incident_id: str) -> None:
     assert client.post(url, json={"status": "resolved"}, headers=auth("st_worker_g1")).status_code == 200
 
 
-def test_an_acceptance_not_followed_by_on_scene_within_the_bound_reopens_the_search(
+def accepted_page(runtime: Runtime, phone: str) -> Page:
+    with runtime.readers() as session:
+        page = session.scalars(select(Page).where(Page.phone == phone)).one()
+    assert page.eta_s is not None
+    return page
+
+
+def test_a_primary_not_on_scene_by_eta_times_factor_plus_margin_lapses_and_the_search_reopens(
     client: TestClient, runtime: Runtime, clock: FakeClock
 ) -> None:
     incident = press(client, kind="medical").json()
     deliver(runtime)
-    wave1 = phones_alerted(runtime)
     assert reply(runtime, DOCTOR, "1") == "accepted"
-    clock.advance(899)
+    page = accepted_page(runtime, DOCTOR)
+    bound = page.eta_s * 1.5 + 60  # the default policy's no-show factor and margin
+    clock.advance(bound - 1)
     tick(runtime)
-    assert phones_alerted(runtime) == wave1, "within the bound nothing happens"
+    assert accepted_page(runtime, DOCTOR).status == "accepted", "within the doctor's own bound nothing lapses"
+    alerted = phones_alerted(runtime)
     clock.advance(1)
     tick(runtime)
     state = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()
-    assert state["status"] == "dispatching"
-    assert phones_alerted(runtime) - wave1, "new people are paged"
-    assert "search_reopened" in timeline_types(client, incident["id"])
+    assert state["status"] == "dispatching", "nobody else on the way: searching again"
+    assert phones_alerted(runtime) - alerted, "the next wave opens at once"
+    assert "no_show" in timeline_types(client, incident["id"])
     assert any("未确认到场" in t for t in texts(runtime, DOCTOR)), "the lapsed accepter is told"
     assert reply(runtime, DOCTOR, "3") == "on_scene", "arriving late still counts"
-    clock.advance(60)
-    tick(runtime)
     assert client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("st_duty")).json()["status"] == "on_scene"
 
 
-def test_on_scene_in_time_keeps_the_search_closed(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
-    press(client, kind="medical")
+def test_on_scene_in_time_is_never_a_no_show(client: TestClient, runtime: Runtime, clock: FakeClock) -> None:
+    incident = press(client, kind="medical").json()
     deliver(runtime)
     reply(runtime, DOCTOR, "1")
     assert reply(runtime, DOCTOR, "3") == "on_scene"
-    clock.advance(3600)
-    assert tick(runtime) == 1  # the check fires and finds the accepter on scene
-    with runtime.readers() as session:
-        check = session.scalar(select(EscalationTimer).where(EscalationTimer.kind == "on_scene_check"))
-    assert check is not None and check.status == "skipped"
+    for _ in range(6):
+        clock.advance(600)
+        tick(runtime)
+    assert accepted_page(runtime, DOCTOR).status == "on_scene"
+    types = timeline_types(client, incident["id"])
+    assert "no_show" not in types and types.count("qualified_on_scene") == 1
 
 
 def test_the_accepter_is_asked_how_it_went_later_and_a_wish_to_talk_reaches_the_duty_officer(
@@ -147,6 +155,10 @@ def test_when_the_nearest_have_spent_their_alert_budget_the_replacement_comes_fr
     incident = press(client, kind="medical").json()
     with runtime.readers() as session:
         wave = {p.person_id: p.phone for p in session.scalars(select(Page).where(Page.incident_id == incident["id"]))}
+        responders = {
+            p.person_id
+            for p in session.scalars(select(Page).where(Page.incident_id == incident["id"], Page.role == "responder"))
+        }
     directory = runtime.ctx.directory
     home = directory.buildings["B1"]
     medics = {"V1", "V2", "V5", "V6", "V7", "V8", "V9"}  # on call, with a medical skill
@@ -177,7 +189,7 @@ def test_when_the_nearest_have_spent_their_alert_budget_the_replacement_comes_fr
                     )
                 )  # fmt: skip
     deliver(runtime)
-    decliner = next(p for v, p in wave.items() if v in medics)
+    decliner = next(p for v, p in wave.items() if v in medics and v in responders)
     assert reply(runtime, decliner, "2") == "declined"
     with runtime.readers() as session:
         paged = set(session.scalars(select(Page.person_id).where(Page.incident_id == incident["id"])))
