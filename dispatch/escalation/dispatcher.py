@@ -24,6 +24,7 @@ from dispatch.escalation.models import EscalationTimer
 from dispatch.escalation.snapshot import (
     MARK_PRIMARY,
     Accepted,
+    ChainAction,
     ConfirmedOnScene,
     Declined,
     Event,
@@ -149,7 +150,8 @@ def _page(
             continue
         new = engine.page_recipients(session, ctx, incident, step, chosen, now, tag=f"s{step}", channels=channels)
         loaded.pages.update({p.person_id: p for p in new})
-        incident.escalation_level = max(incident.escalation_level, step)
+        if step != loaded.rules.chain_step_of(ChainAction.BUILDING_LEADER):  # at t = 0 it is no escalation
+            incident.escalation_level = max(incident.escalation_level, step)
 
 
 def _times_paged(loaded: Loaded, person: str) -> int:

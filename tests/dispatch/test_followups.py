@@ -9,7 +9,6 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from dispatch.clock import FakeClock
-from dispatch.escalation.models import EscalationTimer
 from dispatch.incidents.models import Incident, Page
 from dispatch.runtime import Runtime
 from notify.models import WellbeingCheck

@@ -23,7 +23,7 @@ from notify import sender
 from notify.models import OutboxMessage
 from notify.ports import PhoneProvider, Sent
 from notify.simulated import inbox
-from tests.support.flow import auth, deliver, phones_alerted, press
+from tests.support.flow import FIRST_WAVE, auth, deliver, phones_alerted, press
 from tests.support.listening import eventually
 
 
@@ -41,13 +41,13 @@ def test_a_steps_wave_is_claimed_for_this_sender_when_the_step_commits(client: T
     press(client, kind="medical")  # step 0 fires: matching, the first wave
 
     wave = outbox_rows(runtime)
-    assert len(wave) == 3
+    assert len(wave) == FIRST_WAVE
     assert {(m.status, m.claimed_by) for m in wave} == {("sending", runtime.worker.id)}
     another_sender = sender.deliver_due(runtime.sessions, runtime.provider, runtime.ctx.clock.now, worker="other")
     assert another_sender == [], "another sender finds nothing to take"
 
-    assert deliver(runtime) == 3
-    assert sorted(alerts_received(runtime).values()) == [1, 1, 1]
+    assert deliver(runtime) == FIRST_WAVE
+    assert sorted(alerts_received(runtime).values()) == [1] * FIRST_WAVE
     assert {m.status for m in outbox_rows(runtime)} == {"sent"}
 
 
@@ -91,9 +91,9 @@ def test_a_worker_that_stops_with_a_wave_unsent_puts_it_back_for_the_next_sender
     assert {(m.status, m.claimed_by) for m in outbox_rows(runtime)} == {("pending", None)}
     provider = _CountingLookups(runtime.provider)
     sent = sender.deliver_due(runtime.sessions, provider, clock.now, worker="next")
-    assert len(sent) == 3, "at once: no lease to wait out"
+    assert len(sent) == FIRST_WAVE, "at once: no lease to wait out"
     assert provider.lookups == 0, "it never left, so nobody need ask the provider"
-    assert sorted(alerts_received(runtime).values()) == [1, 1, 1]
+    assert sorted(alerts_received(runtime).values()) == [1] * FIRST_WAVE
 
 
 def test_a_process_that_died_holding_a_wave_is_taken_over_when_the_service_restarts(
@@ -110,12 +110,12 @@ def test_a_process_that_died_holding_a_wave_is_taken_over_when_the_service_resta
     restarted = build_runtime(settings, clock=clock, provider=provider)
     restarted.worker.start(("outbox",))
     try:
-        eventually(lambda: len(phones_alerted(runtime)) == 3, seconds=10)
+        eventually(lambda: len(phones_alerted(runtime)) == FIRST_WAVE, seconds=10)
     finally:
         restarted.worker.stop()
         restarted.engine.dispose()
-    assert sorted(alerts_received(runtime).values()) == [1, 1, 1]
-    assert provider.lookups == 3, "each was asked about first: the dead process may have sent it"
+    assert sorted(alerts_received(runtime).values()) == [1] * FIRST_WAVE
+    assert provider.lookups == FIRST_WAVE, "each was asked about first: the dead process may have sent it"
 
 
 def a_dead_process_id() -> int:
@@ -137,10 +137,10 @@ def test_a_running_sender_takes_over_the_wave_of_a_process_killed_beside_it(
         assert {m.claimed_by for m in outbox_rows(runtime)} == {killed.worker}
 
         clock.advance(DEAD_SENDERS_EVERY.total_seconds() + 1)  # the claims' lease (30 s) still runs
-        eventually(lambda: len(phones_alerted(runtime)) == 3, seconds=10)
+        eventually(lambda: len(phones_alerted(runtime)) == FIRST_WAVE, seconds=10)
     finally:
         runtime.worker.stop()
-    assert sorted(alerts_received(runtime).values()) == [1, 1, 1]
+    assert sorted(alerts_received(runtime).values()) == [1] * FIRST_WAVE
 
 
 def test_only_the_claims_of_processes_gone_from_this_host_are_taken_over() -> None:

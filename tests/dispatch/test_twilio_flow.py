@@ -16,7 +16,7 @@ from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import Settings, TwilioSettings
 from notify.signatures import sign_twilio_request
 from tests.fakes.fake_twilio import FakeTwilio
-from tests.support.flow import auth, deliver, pick_up, press, tick
+from tests.support.flow import FIRST_WAVE, auth, deliver, pick_up, press, tick
 
 SID, TOKEN, FROM = "AC" + "0" * 32, "twilio-auth-token", "+15005550006"
 BASE = "https://dispatch.example.org"
@@ -52,7 +52,7 @@ def test_alerts_go_out_through_the_real_twilio_client(
     twilio_client: TestClient, twilio_runtime: Runtime, twilio: FakeTwilio
 ) -> None:
     incident = press(twilio_client, kind="medical").json()
-    assert deliver(twilio_runtime) == 3
+    assert deliver(twilio_runtime) == FIRST_WAVE
     sent = {m.form["To"]: m.form for m in twilio.messages}
     assert DOCTOR in sent
     assert sent[DOCTOR]["From"] == FROM
@@ -95,13 +95,13 @@ def test_a_signed_sms_reply_accepts_and_a_forged_one_is_refused(
 def test_a_provider_outage_delays_alerts_but_loses_none(
     twilio_client: TestClient, twilio_runtime: Runtime, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
-    twilio.fail_next(503, times=3)
+    twilio.fail_next(503, times=FIRST_WAVE)
     press(twilio_client, kind="medical")
-    assert deliver(twilio_runtime) == 3  # three attempts, all refused
+    assert deliver(twilio_runtime) == FIRST_WAVE  # one attempt each, all refused
     assert not [m for m in twilio.messages if m.status == 201]
     clock.advance(1)
     deliver(twilio_runtime)
-    assert len({m.form["To"] for m in twilio.messages if m.status == 201}) == 3
+    assert len({m.form["To"] for m in twilio.messages if m.status == 201}) == FIRST_WAVE
 
 
 def test_delivery_status_callbacks_are_verified_and_recorded(
@@ -133,6 +133,7 @@ def test_without_credentials_the_webhooks_are_off_and_the_demo_phones_are_on(cli
 
 HOUSEHOLD_H1_PHONE = "+8617000000900"
 DUTY = "+8617000000105"
+LEADER_B1, SECRETARY_G1, WORKER_G1 = "+8617000000101", "+8617000000102", "+8617000000103"
 
 
 def incident_state(client: TestClient, incident_id: str) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def test_an_sms_that_keeps_failing_becomes_a_voice_call_with_the_same_alert(
     twilio_client: TestClient, twilio_runtime: Runtime, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
     incident = press(twilio_client, kind="medical").json()
-    twilio.fail_next(503, times=9)  # three alerts, three attempts each
+    twilio.fail_next(503, times=3 * FIRST_WAVE)  # every alert, three attempts each
     for _ in range(3):
         deliver(twilio_runtime)
         clock.advance(5)
@@ -182,7 +183,7 @@ def test_a_busy_or_unanswered_call_pages_the_next_candidate_at_once(
     twilio_client: TestClient, twilio_runtime: Runtime, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
     incident = press(twilio_client, kind="medical").json()
-    twilio.fail_next(503, times=9)
+    twilio.fail_next(503, times=3 * FIRST_WAVE)
     for _ in range(4):
         deliver(twilio_runtime)
         clock.advance(5)
@@ -224,7 +225,7 @@ def test_a_registered_household_calling_the_community_number_opens_one_incident(
     assert len(listed) == 1 and listed[0]["status"] == "dispatching"
     assert " ".join(listed[0]["code"]) in first.text, "the caller hears the incident's code"
     deliver(twilio_runtime)
-    assert len(twilio.messages) == 3, "the first wave is paged as for the button"
+    assert len(twilio.messages) == FIRST_WAVE, "the first wave is paged as for the button"
 
 
 def test_an_unknown_caller_is_put_through_to_the_duty_officer(twilio_client: TestClient) -> None:
@@ -250,23 +251,29 @@ def test_a_household_texting_the_number_opens_an_incident_and_an_unknown_sender_
     assert any("+8613900000001" in m.form["Body"] for m in twilio.messages if m.form["To"] == DUTY)
 
 
-def test_an_unanswered_call_at_the_last_level_calls_again_after_ten_seconds_not_the_full_wait(
+def test_a_busy_duty_officer_is_not_rung_again_before_everyone_else_in_the_chain_was_asked_again(
     twilio_client: TestClient, twilio_runtime: Runtime, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
     press(twilio_client, kind="distress")  # nobody has counseling: building leader, grid branch, duty officer
     deliver(twilio_runtime)
-    for _ in range(2):
-        clock.advance(30)
-        tick(twilio_runtime)
+    clock.advance(90)
+    tick(twilio_runtime)  # the grid branch
+    clock.advance(30)
+    tick(twilio_runtime)  # the duty officer, texted and rung
     [call] = [c for c in twilio.calls if c.form["To"] == DUTY]
     busy = signed_post(twilio_client, "/webhooks/twilio/status", {"CallSid": call.sid or "", "CallStatus": "busy"})
     assert busy.status_code == 204
-    clock.advance(9)
+    clock.advance(10)
     tick(twilio_runtime)
-    assert len([c for c in twilio.calls if c.form["To"] == DUTY]) == 1
-    clock.advance(1)
-    tick(twilio_runtime)
-    assert len([c for c in twilio.calls if c.form["To"] == DUTY]) == 2, "rung again 10 s after a busy line"
+    assert len([c for c in twilio.calls if c.form["To"] == DUTY]) == 1, "a busy line is not rung again at once"
+    texted: list[str] = []
+    for _ in range(4):
+        clock.advance(30)
+        before = len(twilio.messages)
+        tick(twilio_runtime)
+        texted += [m.form["To"] for m in twilio.messages[before:]]
+    assert texted == [LEADER_B1, SECRETARY_G1, WORKER_G1, DUTY], "everyone asked again, one by one, the officer last"
+    assert len([c for c in twilio.calls if c.form["To"] == DUTY]) == 2
 
 
 def test_a_key_other_than_1_or_2_changes_nothing(twilio_client: TestClient, twilio_runtime: Runtime) -> None:

@@ -15,7 +15,7 @@ from dispatch.db.wakeups import Listener, announce, libpq_dsn
 from dispatch.runtime import Runtime, build_runtime
 from dispatch.settings import Settings
 from notify.simulated import inbox
-from tests.support.flow import press
+from tests.support.flow import FIRST_WAVE, press
 from tests.support.listening import drop_listening_connections, eventually
 
 pytestmark = pytest.mark.parametrize("backend", ["postgis"])  # SQLite has no such channel: a sender polls
@@ -44,7 +44,7 @@ def test_the_sending_process_is_woken_by_the_step_another_process_fired(split: t
     server, sender = split
     with TestClient(create_app(server, start_background=False), base_url="https://dispatch.example.org") as client:
         press(client, kind="medical")  # the serving process fires step 0 at once (its own wake)
-        took = eventually(lambda: received(sender) == 3, seconds=SLOW_TICK_S / 2)
+        took = eventually(lambda: received(sender) == FIRST_WAVE, seconds=SLOW_TICK_S / 2)
     assert took < SLOW_TICK_S / 2, "sent on the announcement, not on the sender's tick"
 
 
@@ -75,5 +75,5 @@ def test_nothing_is_announced_when_every_process_runs_every_job(
     monkeypatch.setattr("dispatch.db.wakeups.announce", lambda _engine, job: announced.append(job))
     runtime.start()  # both jobs here: its own wakes suffice
     press(client, kind="medical")
-    eventually(lambda: received(runtime) == 3, seconds=5)
+    eventually(lambda: received(runtime) == FIRST_WAVE, seconds=5)
     assert announced == []

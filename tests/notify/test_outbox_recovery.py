@@ -14,7 +14,7 @@ from notify import outbox, sender
 from notify.models import OutboxMessage
 from notify.ports import Sent
 from notify.simulated import inbox
-from tests.support.flow import deliver, press
+from tests.support.flow import FIRST_WAVE, deliver, press
 
 
 def queue_for_a_separate_sender(runtime: Runtime) -> None:
@@ -29,13 +29,13 @@ def test_a_send_whose_sender_died_before_recording_it_is_found_not_repeated(
     press(client, kind="medical")
     with runtime.sessions.begin() as session:
         claimed = outbox.claim_due(session, "dead-process", clock.now(), 10, outbox.LEASE)
-    assert len(claimed) == 3
+    assert len(claimed) == FIRST_WAVE
     runtime.provider.send_sms(claimed[0].to, claimed[0].body)  # sent, then the process died: nothing recorded
     clock.advance(outbox.LEASE.total_seconds() + 1)
-    assert deliver(runtime) == 3
+    assert deliver(runtime) == FIRST_WAVE
     with runtime.readers() as session:
         received = Counter(m.phone for m in inbox(session) if m.direction == "in")
-    assert sorted(received.values()) == [1, 1, 1], "each alert reached its phone exactly once"
+    assert sorted(received.values()) == [1] * FIRST_WAVE, "each alert reached its phone exactly once"
 
 
 def test_nothing_is_sent_before_the_dead_senders_lease_expires(
@@ -47,7 +47,7 @@ def test_nothing_is_sent_before_the_dead_senders_lease_expires(
         outbox.claim_due(session, "dead-process", clock.now(), 10, outbox.LEASE)
     assert deliver(runtime) == 0
     clock.advance(outbox.LEASE.total_seconds() + 1)
-    assert deliver(runtime) == 3
+    assert deliver(runtime) == FIRST_WAVE
 
 
 class _OvertakenMidSend:
@@ -83,9 +83,9 @@ def test_a_sender_overtaken_mid_batch_records_nothing_over_the_new_owners_record
     recorded = sender.deliver_due(runtime.sessions, slow, clock.now, worker="slow")
 
     assert recorded == [], "its one send went through, but the message is no longer its own to record"
-    assert len(slow.overtaken) == 3
+    assert len(slow.overtaken) == FIRST_WAVE
     with runtime.readers() as session:
         rows = list(session.scalars(select(OutboxMessage)))
         received = Counter(m.phone for m in inbox(session) if m.direction == "in")
-    assert [(m.status, m.claimed_by, m.attempts) for m in rows] == [("sent", "other", 1)] * 3
-    assert sorted(received.values()) == [1, 1, 1], "the first alert was found sent, not sent again"
+    assert [(m.status, m.claimed_by, m.attempts) for m in rows] == [("sent", "other", 1)] * FIRST_WAVE
+    assert sorted(received.values()) == [1] * FIRST_WAVE, "the first alert was found sent, not sent again"

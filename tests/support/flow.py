@@ -10,7 +10,6 @@ from dispatch.runtime import Runtime
 from dispatch.web.pages import simulated_reply
 from notify.simulated import inbox
 
-
 # What household H1's medical press pages at t = 0, in parallel (default policy, tiny community): the three nearest
 # medics, a first-aider to fetch the AED, and the building's group leader.
 FIRST_WAVE = 5

@@ -39,7 +39,7 @@ def test_one_press_defaults_to_medical_and_the_status_follows_to_acceptance(
     pair(client)
     assert press_on_page(client).status_code == 303
     deliver(runtime)
-    assert status_line(client) == "已呼叫 3 位先锋"
+    assert status_line(client) == "已呼叫 4 位先锋"
     with runtime.readers() as session:
         assert session.scalar(select(Incident.kind)) == "medical"
     reply(runtime, DOCTOR, "1")
