@@ -163,7 +163,49 @@ def markdown(results: dict[str, Any]) -> list[str]:
         for t in results["policy_targets"]
     ]
     parts += ["", "### Targets", "", *_table(rows, ["figure", "target", "value", "", "from"]), ""]
-    return parts
+    return parts + _why(results)
+
+
+def _missing(block: dict[str, Any]) -> str:
+    share = 1 - (block["qualified_on_scene_share"] or 0)
+    by = block.get("without_qualified_first_on_scene_by") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])) or "none"
+    return f"{share * 100:.1f}% of incidents never had a qualified vanguard at the door (first there instead: {shown})"
+
+
+def _why(results: dict[str, Any]) -> list[str]:
+    """Why a target is missed, in this run's own figures (written whatever the result: a met target says so)."""
+    p, bound = results["policies"]["production"], results["policies"]["bound"]
+    half = results["half_off_call"]["production"]
+    missed = {t["name"] for t in results["policy_targets"] if not t["met"]}
+    lines = ["### Why", ""]
+    if missed & {"qualified on scene p50 / bound", "qualified on scene p90 / bound"}:
+        lines.append(
+            f"- **Against the bound.** Production paged {p['vanguard_alerts_per_incident']} vanguards per incident, "
+            f"the bound {bound['vanguard_alerts_per_incident']} at once: each wave waits for answers before the next, "
+            "and at the published acceptance (28.7%) a wave of three brings nobody about a third of the time. The "
+            f"p90 is set by the tail: {_missing(p)}. Staff first: the first acceptance, staff included, stands the "
+            "vanguards down; grid worker first: the accepter never came, and the search re-opens only after the "
+            "fixed on-scene bound. Over the incidents a qualified vanguard did reach, production's p90 is "
+            f"{_fmt('_s', p['qualified_on_scene_p90_reached_s'])} (the bound's "
+            f"{_fmt('_s', bound['qualified_on_scene_p90_reached_s'])})."
+        )
+    if missed & {"qualified before a 12-min ambulance", "... with half the vanguards off call"}:
+        lines.append(
+            f"- **Before the ambulance.** Everyone on call: {_missing(p)}. Half off call: {_missing(half)}. The "
+            f"bound reaches {_fmt('share', bound['before_ambulance_share'])} before 12 minutes, so the people are "
+            "there: the shortfall is the policy's."
+        )
+    if "alerts / broadcast's" in missed:
+        lines.append("- **Alerts.** Production sends more than a third of broadcast's alerts per incident.")
+    if "press -> first alert p90 (s)" in missed:
+        lines.append(
+            "- **Press -> first alert.** Measured by the intake benchmark on the real server (the fake clock of "
+            "the simulation pages in zero time): see `intake.md` for where the time goes."
+        )
+    if len(lines) == 2:
+        lines.append("- Every target is met.")
+    return [*lines, ""]
 
 
 def print_summary(console: Console, results: dict[str, Any]) -> None:

@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
         plots = sorted(p.name for p in args.out.glob("response_times_*.png"))
         (args.out / "response_times.md").write_text(_rt_report.markdown(saved, plots), encoding="utf-8")
         return 0
-    days = args.days or (3.0 if args.quick else 28.0)
+    days = args.days or (4.0 if args.quick else 28.0)
     sens_days = args.sensitivity_days or 14.0
     calls = build_calls(args.calls, days, args.seed)
     if args.calls is not None and calls:

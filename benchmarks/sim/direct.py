@@ -74,4 +74,5 @@ def evaluate(
     metres = ways.metres((door.x, door.y), [p.x for p in chosen], [p.y for p in chosen])
     times = [arrival_s(setting, index, p, m, floor, door.has_lift) for p, m in zip(chosen, metres, strict=True)]
     first = min((t for t in times if t is not None), default=None)
-    return Outcome(index, first, first, len(chosen), len(chosen), 0.0 if chosen else None)
+    kind = "vanguard" if first is not None else None
+    return Outcome(index, first, first, len(chosen), len(chosen), 0.0 if chosen else None, kind)

@@ -8,6 +8,7 @@ same clock for a policy the service runs and for one evaluated directly. Pure.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ class Outcome:
     alerts: int  # every alert sent for the incident, staff included
     vanguard_alerts: int
     first_alert_s: float | None = 0.0  # press -> first alert sent (simulated clock)
+    first_kind: str | None = None  # who was first at the door: vanguard | staff | grid_worker
 
     @classmethod
     def of(cls, index: int, arrivals: Sequence[Arrival], alerts: int, vanguard_alerts: int) -> Outcome:
@@ -43,6 +45,7 @@ class Outcome:
             min((a.at_s for a in arrivals), default=None),
             alerts,
             vanguard_alerts,
+            first_kind=arrivals[0].kind if arrivals else None,
         )
 
 
@@ -69,6 +72,12 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "first_on_scene_p50_s": _round(percentile_late([o.first_s for o in outcomes], 50)),
         "before_ambulance_share": _share(sum(q is not None and q < AMBULANCE_S for q in qualified), n),
         "qualified_on_scene_share": _share(sum(q is not None for q in qualified), n),
+        # Flattering on purpose and named so: the p90 over only the incidents a qualified responder reached.
+        "qualified_on_scene_p90_reached_s": _round(percentile_late([q for q in qualified if q is not None], 90)),
+        # Why no qualified responder came: who was first at the door instead ("nobody": no one at all).
+        "without_qualified_first_on_scene_by": dict(
+            Counter(o.first_kind or "nobody" for o in outcomes if o.qualified_s is None)
+        ),
         "alerts_per_incident": _share(sum(o.alerts for o in outcomes), n, 2),
         "vanguard_alerts_per_incident": _share(sum(o.vanguard_alerts for o in outcomes), n, 2),
     }
