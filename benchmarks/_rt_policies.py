@@ -14,6 +14,12 @@ from benchmarks.sim.breakdown import AMBULANCE_S
 from benchmarks.sim.run import RunResult
 
 POLICIES = ("production", "bound", "broadcast")
+# The bound and broadcast often coincide in a community this small: draw them so that both stay visible.
+STYLE: dict[str, dict[str, Any]] = {
+    "production": {"lw": 1.6},
+    "bound": {"lw": 4.0, "alpha": 0.45},
+    "broadcast": {"lw": 1.4, "ls": "--"},
+}
 FIELDS = (
     ("qualified_on_scene_p50_s", "qualified on scene p50"),
     ("qualified_on_scene_p90_s", "qualified on scene p90"),
@@ -111,7 +117,7 @@ def plots(run: RunResult, half: RunResult, out: Path) -> list[str]:
             xs = sorted(o.qualified_s / 60 for o in outcomes if o.qualified_s is not None)
             if xs:
                 ys = [(i + 1) / len(outcomes) for i in range(len(xs))]
-                ax.step(xs, ys, where="post", label=f"{name} (n={len(outcomes)})")
+                ax.step(xs, ys, where="post", label=f"{name} (n={len(outcomes)})", **STYLE[name])
         ax.axvline(AMBULANCE_S / 60, color="grey", linestyle="--", label="12-min ambulance")
         ax.set_xlim(0, 25)
         ax.set_xlabel("minutes from the press to a qualified responder at the door")
@@ -202,6 +208,13 @@ def _why(results: dict[str, Any]) -> list[str]:
         lines.append(
             "- **Press -> first alert.** Measured by the intake benchmark on the real server (the fake clock of "
             "the simulation pages in zero time): see `intake.md` for where the time goes."
+        )
+    broadcast = results["policies"]["broadcast"]
+    if broadcast["qualified_on_scene_p90_s"] == bound["qualified_on_scene_p90_s"]:
+        lines.append(
+            "- **Bound and broadcast coincide** at the percentiles: the community is about 2.3 km2, so the first "
+            "qualified vanguard to arrive nearly always lives within 1.3 km; broadcast only pages fewer people "
+            f"({broadcast['alerts_per_incident']} against {bound['alerts_per_incident']} per incident)."
         )
     if len(lines) == 2:
         lines.append("- Every target is met.")
