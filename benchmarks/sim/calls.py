@@ -14,6 +14,8 @@ CSV columns (a header row; names are case-insensitive; extra columns are ignored
   else `lon` + `lat` (WGS-84; the nearest building), else nothing (a household drawn by residents, as the default
   stream does). `floor` overrides the household's floor.
 - optional `first_unit_on_scene_s`, `ambulance_on_scene_s`: the real emergency service's times to compare with.
+- optional `incident number` (SF's column): rows sharing one are one press (SF files hold a row per unit), the
+  earliest.
 
 Replayed times keep their hour of the week (vanguards' on-call windows follow it): the stream is shifted by whole
 weeks so that its first call falls in the simulation's first week.
@@ -163,6 +165,7 @@ def parse_calls(
     if not parsed:
         raise ValueError("the call stream is empty")
     parsed.sort(key=lambda p: p[0])
+    parsed = _one_per_incident(parsed)
     weeks = math.ceil((start - parsed[0][0]) / WEEK)
     shift = weeks * WEEK
     out = []
@@ -173,6 +176,20 @@ def parse_calls(
         ems = _optional_float(row.get("first_unit_on_scene_s", ""))
         ambulance = _optional_float(row.get("ambulance_on_scene_s", ""))
         out.append(Call(i, (at + shift).astimezone(LOCAL_TZ), kind, household, floor, ems, ambulance))
+    return out
+
+
+def _one_per_incident(rows: list[tuple[datetime, dict[str, str]]]) -> list[tuple[datetime, dict[str, str]]]:
+    """SF-style files hold one row per responding unit: with an `incident number` column, one press per incident."""
+    seen: set[str] = set()
+    out = []
+    for at, row in rows:
+        number = row.get("incident number", "").strip()
+        if number and number in seen:
+            continue
+        if number:
+            seen.add(number)
+        out.append((at, row))
     return out
 
 

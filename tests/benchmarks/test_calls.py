@@ -68,3 +68,13 @@ def test_a_row_without_a_place_comes_from_a_household_drawn_by_residents() -> No
 def test_a_call_without_a_received_time_is_refused() -> None:
     with pytest.raises(ValueError, match="received time"):
         replay("received_at,kind\n,medical\n")
+
+
+def test_an_sf_file_with_a_row_per_unit_replays_one_press_per_incident() -> None:
+    calls = replay(
+        "Incident Number,Received DtTm,Call Type\n"
+        "7,01/02/2017 10:00:05 AM,Medical Incident\n"
+        "7,01/02/2017 10:00:00 AM,Medical Incident\n"
+        "8,01/02/2017 11:00:00 AM,Outside Fire\n"
+    )
+    assert [(c.kind, c.at.minute, c.at.second) for c in calls] == [("medical", 0, 0), ("fire", 0, 0)]
