@@ -23,6 +23,8 @@ STYLE: dict[str, dict[str, Any]] = {
 FIELDS = (
     ("qualified_on_scene_p50_s", "qualified on scene p50"),
     ("qualified_on_scene_p90_s", "qualified on scene p90"),
+    ("qualified_on_scene_recorded_p50_s", "qualified on scene p50, recorded by the service"),
+    ("qualified_on_scene_recorded_p90_s", "qualified on scene p90, recorded by the service"),
     ("first_on_scene_p50_s", "first on scene p50 (anyone)"),
     ("before_ambulance_share", "qualified before 12-min ambulance"),
     ("qualified_on_scene_share", "a qualified responder came at all"),
@@ -156,7 +158,9 @@ def markdown(results: dict[str, Any]) -> list[str]:
         "them. `production` is the real service; `bound` pages every qualified on-call vanguard at the press and "
         "takes the first to arrive; `broadcast` pages every qualified on-call vanguard within 1.3 km (straight "
         "line). All walk the community's street graph and climb the floors. Times are when the person reached the "
-        "door; an incident nobody qualified reached counts as infinitely late ('-' when a percentile falls there).",
+        "door; an incident nobody qualified reached counts as infinitely late ('-' when a percentile falls there). "
+        "'Recorded by the service' is production's own timeline: its first on-scene event from a qualified vanguard "
+        "(a text '3'; a grid worker's confirmation is not one), so it lags the door (not everyone texts).",
         "",
     ]
     for title, key in (("Everyone on call", "policies"), ("Half the vanguards off call", "half_off_call")):

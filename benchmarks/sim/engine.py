@@ -317,10 +317,21 @@ class Simulation:
     # -- what the service recorded ----------------------------------------------------------------------------
 
     def outcomes(self) -> list[Outcome]:
-        """Per incident, the policy comparison's figures: who really reached the door when, alerts sent."""
+        """Per incident, the policy comparison's figures: who really reached the door when, alerts sent, and when
+        the service's timeline first says a qualified vanguard is on scene."""
+        recorded: dict[str, float] = {}
+        with self.rt.readers() as session:
+            on_scene = IncidentEvent.type.startswith("on_scene")
+            for e in session.scalars(
+                select(IncidentEvent).where(on_scene).order_by(IncidentEvent.at, IncidentEvent.id)
+            ):
+                truth = self.truth.get(e.incident_id)
+                if truth is None or e.incident_id in recorded or not self._qualified(truth, "vanguard", e.actor or ""):
+                    continue
+                recorded[e.incident_id] = (e.at - truth.call.at).total_seconds()
         return [
-            Outcome.of(t.call.index, t.arrivals, t.alerts, t.vanguard_alerts)
-            for t in sorted(self.truth.values(), key=lambda t: t.call.index)
+            Outcome.of(t.call.index, t.arrivals, t.alerts, t.vanguard_alerts, recorded.get(incident_id))
+            for incident_id, t in sorted(self.truth.items(), key=lambda kv: kv[1].call.index)
         ]
 
     def observed(self) -> list[Observed]:

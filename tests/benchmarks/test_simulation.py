@@ -73,6 +73,9 @@ def test_simulated_incidents_leave_every_milestone_in_the_recorded_timeline(
     s = summary(observed)
     assert s["on_scene_share"] == 1.0 and s["before_ambulance_share"] is not None
     assert sim.counters.presses == 3 and sim.counters.alerts >= 3
+    for outcome in sim.outcomes():  # everyone texts "3": the timeline says so, after the door
+        assert outcome.qualified_s is not None and outcome.qualified_recorded_s is not None
+        assert outcome.qualified_s <= outcome.qualified_recorded_s
 
 
 def test_a_vanguard_walks_the_street_graph_with_the_draws_the_bound_uses(
@@ -126,6 +129,7 @@ def test_nobody_answering_escalates_on_the_real_timers_until_staff_take_it(
     (outcome,) = sim.outcomes()
     assert sim.counters.timer_firings >= 1
     assert o.arrived_kind == "staff" and outcome.qualified_s is None and outcome.first_s is not None
+    assert outcome.qualified_recorded_s is None  # staff on scene is not a qualified responder
     assert o.times.first_accept_s is not None and o.times.first_accept_s >= 60  # after at least two waits of 30 s
     assert "escalated" in timeline_types(client, o.times.incident_id)
 
