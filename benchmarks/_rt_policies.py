@@ -14,6 +14,7 @@ from benchmarks.sim.breakdown import AMBULANCE_S
 from benchmarks.sim.run import RunResult
 
 POLICIES = ("production", "bound", "broadcast")
+NOT_RUN = "n/a (not run through the service)"
 # The bound and broadcast often coincide in a community this small: draw them so that both stay visible.
 STYLE: dict[str, dict[str, Any]] = {
     "production": {"lw": 1.6},
@@ -136,6 +137,8 @@ def plots(run: RunResult, half: RunResult, out: Path) -> list[str]:
 
 
 def _fmt(key: str, value: Any) -> str:
+    if value == NOT_RUN:
+        return NOT_RUN
     if value is None:
         return "- (not reached)" if key.endswith("_s") else "-"
     if key.endswith("share"):
@@ -159,13 +162,13 @@ def markdown(results: dict[str, Any]) -> list[str]:
         "takes the first to arrive; `broadcast` pages every qualified on-call vanguard within 1.3 km (straight "
         "line). All walk the community's street graph and climb the floors. Times are when the person reached the "
         "door; an incident nobody qualified reached counts as infinitely late ('-' when a percentile falls there). "
-        "'Recorded by the service' is production's own timeline: its first on-scene event from a qualified vanguard "
-        "(a text '3'; a grid worker's confirmation is not one), so it lags the door (not everyone texts).",
+        "'Recorded by the service' is production's own timeline: its first on-scene event by a qualified vanguard "
+        "(a text '3') or by staff once one was at the door (a grid worker confirming them), so it lags the door.",
         "",
     ]
     for title, key in (("Everyone on call", "policies"), ("Half the vanguards off call", "half_off_call")):
         block = results[key]
-        rows = [[label, *(_fmt(f, block[p].get(f)) for p in POLICIES)] for f, label in FIELDS]
+        rows = [[label, *(_fmt(f, block[p].get(f, NOT_RUN)) for p in POLICIES)] for f, label in FIELDS]
         parts += [f"### {title}", "", *_table(rows, ["figure", *POLICIES]), ""]
     parts += ["### Ratios", "", *_table([[k, _fmt(k, v)] for k, v in results["ratios"].items()], ["ratio", "value"])]
     rows = [
@@ -231,7 +234,7 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
         for col in ("figure", *POLICIES):
             table.add_column(col)
         for f, label in FIELDS:
-            table.add_row(label, *(_fmt(f, results[key][p].get(f)) for p in POLICIES))
+            table.add_row(label, *(_fmt(f, results[key][p].get(f, NOT_RUN)) for p in POLICIES))
         console.print(table)
     table = Table(title="targets")
     for col in ("figure", "target", "value", ""):

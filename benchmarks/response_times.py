@@ -74,7 +74,9 @@ def result_json(run: RunResult) -> dict[str, Any]:
         "label": run.scenario.label,
         "days": run.days,
         **summary(items),
-        "policies": {name: figures(outcomes) for name, outcomes in run.outcomes.items()},
+        "policies": {
+            name: figures(outcomes, recorded_by_service=name == "production") for name, outcomes in run.outcomes.items()
+        },
         "stage_medians_s": stage_medians(items),
         "first_vanguard_trip_medians_s": {
             "prepare": _rt_report.median(t.prepare_s for t in run.trips),

@@ -318,7 +318,8 @@ class Simulation:
 
     def outcomes(self) -> list[Outcome]:
         """Per incident, the policy comparison's figures: who really reached the door when, alerts sent, and when
-        the service's timeline first says a qualified vanguard is on scene."""
+        the service's timeline first recorded a qualified responder on scene: an on-scene event by a qualified
+        vanguard (their text "3"), or by staff once one was at the door (the grid worker confirming them)."""
         recorded: dict[str, float] = {}
         with self.rt.readers() as session:
             on_scene = IncidentEvent.type.startswith("on_scene")
@@ -326,9 +327,13 @@ class Simulation:
                 select(IncidentEvent).where(on_scene).order_by(IncidentEvent.at, IncidentEvent.id)
             ):
                 truth = self.truth.get(e.incident_id)
-                if truth is None or e.incident_id in recorded or not self._qualified(truth, "vanguard", e.actor or ""):
+                if truth is None or e.incident_id in recorded:
                     continue
-                recorded[e.incident_id] = (e.at - truth.call.at).total_seconds()
+                at_s = (e.at - truth.call.at).total_seconds()
+                there = min((a.at_s for a in truth.arrivals if a.qualified), default=None)
+                by_staff = (e.actor or "").startswith("staff:") and there is not None and there <= at_s
+                if by_staff or self._qualified(truth, "vanguard", e.actor or ""):
+                    recorded[e.incident_id] = at_s
         return [
             Outcome.of(t.call.index, t.arrivals, t.alerts, t.vanguard_alerts, recorded.get(incident_id))
             for incident_id, t in sorted(self.truth.items(), key=lambda kv: kv[1].call.index)

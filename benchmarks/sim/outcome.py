@@ -35,8 +35,7 @@ class Outcome:
     vanguard_alerts: int
     first_alert_s: float | None = 0.0  # press -> first alert sent (simulated clock)
     first_kind: str | None = None  # who was first at the door: vanguard | staff | grid_worker
-    # Production only: the service's own timeline, its first on-scene event from a qualified vanguard (their text
-    # "3"; a grid worker's confirmation is not one). Later than the door: not everyone texts (ASSUMED 60%).
+    # Production only: when the service's timeline first says so (see Simulation.outcomes). Later than the door.
     qualified_recorded_s: float | None = None
 
     @classmethod
@@ -73,17 +72,20 @@ def percentile_late(values: Sequence[float | None], p: float) -> float | None:
     return low + (high - low) * (rank - math.floor(rank))
 
 
-def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+def figures(outcomes: Sequence[Outcome], *, recorded_by_service: bool = False) -> dict[str, Any]:
     n = len(outcomes)
     qualified = [o.qualified_s for o in outcomes]
     recorded = [o.qualified_recorded_s for o in outcomes]
+    by_service = {
+        "qualified_on_scene_recorded_p50_s": _round(percentile_late(recorded, 50)),
+        "qualified_on_scene_recorded_p90_s": _round(percentile_late(recorded, 90)),
+    }
     return {
         "incidents": n,
         "qualified_on_scene_p50_s": _round(percentile_late(qualified, 50)),
         "qualified_on_scene_p90_s": _round(percentile_late(qualified, 90)),
         "first_on_scene_p50_s": _round(percentile_late([o.first_s for o in outcomes], 50)),
-        "qualified_on_scene_recorded_p50_s": _round(percentile_late(recorded, 50)) if any(recorded) else None,
-        "qualified_on_scene_recorded_p90_s": _round(percentile_late(recorded, 90)) if any(recorded) else None,
+        **(by_service if recorded_by_service else {}),
         "before_ambulance_share": _share(sum(q is not None and q < AMBULANCE_S for q in qualified), n),
         "qualified_on_scene_share": _share(sum(q is not None for q in qualified), n),
         # Flattering on purpose and named so: the p90 over only the incidents a qualified responder reached.

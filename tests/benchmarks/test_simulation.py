@@ -78,6 +78,16 @@ def test_simulated_incidents_leave_every_milestone_in_the_recorded_timeline(
         assert outcome.qualified_s <= outcome.qualified_recorded_s
 
 
+def test_a_grid_workers_confirmation_records_the_qualified_vanguard_who_did_not_text(
+    runtime: Runtime, client: TestClient, clock: FakeClock, tiny_dir: Path
+) -> None:
+    sim = simulation(runtime, client, clock, tiny_dir, replace(EAGER, texts_on_scene=0.0))
+    sim.run(calls(clock, ["medical"] * 2), tail_s=3 * 3600)
+    for outcome in sim.outcomes():
+        assert outcome.qualified_s is not None and outcome.qualified_recorded_s is not None
+        assert outcome.qualified_recorded_s > outcome.qualified_s  # the grid worker's confirmation comes later
+
+
 def test_a_vanguard_walks_the_street_graph_with_the_draws_the_bound_uses(
     runtime: Runtime, client: TestClient, clock: FakeClock, tiny_dir: Path
 ) -> None:
