@@ -10,10 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks import _rt_policies
 from benchmarks._published import ACCEPTANCE_RANGE, PUBLISHED
-from dispatch.kpi.breakdown import AMBULANCE_S
+from benchmarks.sim.breakdown import AMBULANCE_S
+from benchmarks.sim.run import RunResult
 from dispatch.kpi.times import percentile
-from dispatch.sim.run import RunResult
 
 # The targets for the demo community with the published behaviour: (key, comparison, bound).
 TARGETS: dict[str, dict[str, Any]] = {
@@ -130,19 +131,20 @@ def _why(results: dict[str, Any]) -> str:
     trip = b["first_vanguard_trip_medians_s"]
     beh = results["behaviour"]
     prepare, climb = trip.get("prepare") or 0.0, trip.get("climb") or 0.0
-    reach = max(0.0, (120 - prepare - climb) * beh["speed_median_m_s"] / beh["detour_median"])
+    reach = max(0.0, (120 - prepare - climb) * beh["speed_median_m_s"])
     confirm = (b["on_scene_p50_s"] or 0.0) - (b["true_on_scene_p50_s"] or 0.0)
     return (
         "**Which stage costs the time.** Intake, locating and the first alert take no simulated time (the real "
         "per-press cost is in `intake.md`). First accept is the alert reaching the phone and being read "
         f"(SMS ~{beh['sms_latency_median_s']:g} s, reading ~{beh['reaction_median_s']:g} s, both ASSUMED) and, when "
         "the first wave says nothing, 30-second escalation waits. On scene is dominated by the accepter's own way: "
-        f"median {_s(trip.get('total'))} door to door for a median {b['accepter_distance_p50_m'] or 0:.0f} m straight "
-        f"line; recording it (a text '3' or the grid worker) adds about {_s(confirm)} at the median; the p90 tail is "
-        "accepters who never arrive (a grid worker notices, ASSUMED median 15 min) and staff travelling from "
-        f"further away. An on-scene median of 120 s would need the first accepter within about {reach:.0f} m "
-        "(after getting ready and climbing at the medians above): with 801 vanguards over 2.3 km2 and about "
-        "30% of them answering, the design cannot reach it by paging alone."
+        f"median {_s(trip.get('total'))} door to door, {trip.get('street_m') or 0:.0f} m along the streets (the "
+        f"first accepter's median straight line: {b['accepter_distance_p50_m'] or 0:.0f} m); recording it (a text "
+        f"'3' or the grid worker) adds about {_s(confirm)} at the median; the p90 tail is accepters who never "
+        "arrive (a grid worker notices, ASSUMED median 15 min) and staff travelling from further away. An on-scene "
+        f"median of 120 s would need the first accepter within about {reach:.0f} m of street (after getting ready "
+        "and climbing at the medians above): with 801 vanguards over 2.3 km2 and about 30% of them answering, the "
+        "design cannot reach it by paging alone."
     )
 
 
@@ -155,10 +157,11 @@ def markdown(results: dict[str, Any], plots_written: list[str]) -> str:
         f"Baseline: {b['incidents']} incidents over {b['days']:g} simulated days in the demo community "
         f"(SF call timing scaled to 60,000 residents, seed {results['seed']}"
         f"{', quick mode' if results['quick'] else ''}). "
-        "Recorded = computed by dispatch/kpi from the service's own timeline; ground truth = when the simulated "
-        "person really reached the door.",
+        "Recorded = computed by dispatch.kpi from the service's own timeline; ground truth = when the simulated "
+        f"person really reached the door. Calls: {results.get('calls', 'the SF profile')}.",
         "",
-        "## Targets",
+        *_rt_policies.markdown(results),
+        "## Earlier targets (recorded on-scene of anyone, staff included)",
         "",
         _table(
             [
@@ -280,7 +283,10 @@ def markdown(results: dict[str, Any], plots_written: list[str]) -> str:
         "",
         "## Assumptions",
         "",
-        "Behaviour parameters (see dispatch/sim/behaviour.py for which are published and which are assumed):",
+        "Walking follows the community's street graph (geo.walking, as the directory builds it from "
+        "streets.geojson) at each person's drawn speed, plus the floors climbed (stairs, or a lift and its wait).",
+        "",
+        "Behaviour parameters (see benchmarks/sim/behaviour.py for which are published and which are assumed):",
         "",
         "```",
         *[f"{k} = {v}" for k, v in results["behaviour"].items()],
@@ -300,6 +306,7 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
         target = f"{'<=' if 'max' in bound else '>='} {bound.get('max', bound.get('min'))}"
         table.add_row(key, target, shown, "met" if met(key, value) else "missed")
     console.print(table)
+    _rt_policies.print_summary(console, results)
     s = Table(title="sensitivity")
     for col in ("run", "n", "accept p90", "on scene p50", "on scene p90", "before 12 min"):
         s.add_column(col)

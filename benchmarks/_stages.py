@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks.sim.run import DEMO_DIR, settings_for
 from dispatch.community.models import Household
 from dispatch.incidents import service
 from dispatch.runtime import build_runtime
-from dispatch.sim.run import DEMO_DIR, settings_for
 from dispatch.web.views import incident_out
 
 # (label, module path suffix, function name): the stages of one press.

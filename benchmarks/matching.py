@@ -22,6 +22,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,10 @@ def community(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[frozenset
 def percentiles(samples_ns: list[int]) -> tuple[float, float]:
     arr = np.asarray(samples_ns, dtype=float) / 1000.0
     return float(np.percentile(arr, 50)), float(np.percentile(arr, 99))
+
+
+def _rank64(g: WalkingGraph, pts: np.ndarray, cand: np.ndarray, i: int) -> object:
+    return g.field_from(*pts[i]).to_many(cand[:, 0], cand[:, 1])
 
 
 def timed(fn: Callable[[int], object], count: int, clock: Callable[[], int] = time.perf_counter_ns) -> list[int]:
@@ -184,9 +189,7 @@ def bench_walking(queries: int) -> dict[str, float]:
         lo, hi = g.xy.min(axis=0), g.xy.max(axis=0)
         pts = rng.uniform(lo, hi, size=(queries, 2))
         cand = rng.uniform(lo, hi, size=(64, 2))
-        samples = timed(
-            lambda i, g=g, pts=pts, cand=cand: g.field_from(*pts[i]).to_many(cand[:, 0], cand[:, 1]), queries
-        )
+        samples = timed(partial(_rank64, g, pts, cand), queries)
         out[f"walk_rank64_{name}_p50_us"], out[f"walk_rank64_{name}_p99_us"] = percentiles(samples)
         out[f"walk_graph_{name}_nodes"] = float(g.node_count)
     return out

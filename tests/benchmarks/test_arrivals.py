@@ -5,10 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from dispatch.clock import LOCAL_TZ
-from dispatch.escalation.policy import load_policy
-from dispatch.kpi.times import percentile
-from dispatch.sim.arrivals import (
+from benchmarks.sim.arrivals import (
     KIND_OF_CALL_TYPE,
     SfIncident,
     arrivals,
@@ -18,6 +15,9 @@ from dispatch.sim.arrivals import (
     poisson,
     population_scale,
 )
+from dispatch.clock import LOCAL_TZ
+from dispatch.escalation.policy import load_policy
+from dispatch.kpi.times import percentile
 
 MONDAY = datetime(2017, 1, 2)
 

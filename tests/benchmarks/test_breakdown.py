@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dispatch.kpi.breakdown import AMBULANCE_S, Observed, breakdown, share_before, stage_medians, summary
+from benchmarks.sim.breakdown import AMBULANCE_S, Observed, breakdown, share_before, stage_medians, summary
 from dispatch.kpi.times import IncidentTimes
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)

@@ -38,9 +38,8 @@ class Behaviour:
     # Walking: Heartrunner GPS tracks, median 1.8 m/s where density > 8,000/km2 (Jonsson 2020); IQR overall 1.4-4.0.
     speed_median_m_s: float = 1.8
     speed_p90_m_s: float = 2.6
-    # Street distance over straight line: median 1.3, p90 1.9 (OSM walking graph in shared/data/streets).
-    detour_median: float = 1.3
-    detour_p90: float = 1.9
+    # The street distance itself is not drawn: walks follow the community's street graph (geo.walking), as
+    # production's matching does.
     stairs_s_per_floor: float = 12.0
     lift_s_per_floor: float = 4.0
     lift_wait_s: float = 30.0
@@ -98,23 +97,75 @@ def reaction(rng: random.Random, b: Behaviour) -> float:
 
 
 @dataclass(frozen=True)
+class Draws:
+    """How one vanguard behaves for one incident, whichever policy pages them: the common random numbers.
+
+    Drawn once from a generator seeded by (run seed, incident index, vanguard id), every field in a fixed order
+    whether it is used or not, so that production, the bound and broadcast see the same person answer, read,
+    get ready, walk and stay away alike.
+    """
+
+    answer_u: float  # accepts when below their acceptance probability
+    declines: bool  # when not accepting: replies "2" rather than staying silent
+    alert_sms_s: float  # the alert's way to the handset
+    reaction_s: float  # reading and answering it
+    details_sms_s: float  # the door details' way to the handset (production sends them on acceptance)
+    no_show: bool  # accepts and never arrives
+    prepare_s: float  # from the details to leaving the door
+    speed_m_s: float
+    texts_on_scene: bool  # texts "3" on arrival (else the grid worker confirms)
+    on_scene_text_s: float
+
+    def answer(self, accept_p: float) -> Answer:
+        if self.answer_u < accept_p:
+            return Answer.ACCEPT
+        return Answer.DECLINE if self.declines else Answer.IGNORE
+
+
+def draw(seed: int, incident_index: int, vanguard_id: str, b: Behaviour) -> Draws:
+    # A string seed is hashed with SHA-512 by `random`: stable across processes (not PYTHONHASHSEED-salted).
+    rng = random.Random(f"{seed}:{incident_index}:{vanguard_id}")
+    return Draws(
+        answer_u=rng.random(),
+        declines=rng.random() < b.explicit_decline,
+        alert_sms_s=sms_latency(rng, b),
+        reaction_s=reaction(rng, b),
+        details_sms_s=sms_latency(rng, b),
+        no_show=rng.random() < b.no_show,
+        prepare_s=lognormal(rng, b.prepare_median_s, b.prepare_p90_s),
+        speed_m_s=lognormal(rng, b.speed_median_m_s, b.speed_p90_m_s),
+        texts_on_scene=rng.random() < b.texts_on_scene,
+        on_scene_text_s=lognormal(rng, b.on_scene_text_median_s, b.on_scene_text_median_s * 3),
+    )
+
+
+@dataclass(frozen=True)
 class Trip:
     """Door to door for one accepter: getting ready, the street walk, and the climb to the floor."""
 
     prepare_s: float
     street_s: float
     climb_s: float
+    street_m: float = 0.0
 
     @property
     def total_s(self) -> float:
         return self.prepare_s + self.street_s + self.climb_s
 
 
-def trip(rng: random.Random, b: Behaviour, straight_m: float, floor: int, has_lift: bool) -> Trip:
-    """The street distance (straight line x detour) at the person's own speed, then up to the floor."""
-    detour = max(1.0, lognormal(rng, b.detour_median, b.detour_p90))
-    speed = lognormal(rng, b.speed_median_m_s, b.speed_p90_m_s)
-    climb = max(0, floor - 1) * (b.lift_s_per_floor if has_lift else b.stairs_s_per_floor)
-    if has_lift and floor > 1:
-        climb += b.lift_wait_s
-    return Trip(lognormal(rng, b.prepare_median_s, b.prepare_p90_s), straight_m * detour / speed, climb)
+def climb_s(b: Behaviour, floor: int, has_lift: bool) -> float:
+    if floor <= 1:
+        return 0.0
+    if has_lift:
+        return b.lift_wait_s + (floor - 1) * b.lift_s_per_floor
+    return (floor - 1) * b.stairs_s_per_floor
+
+
+def trip(b: Behaviour, d: Draws, street_m: float, floor: int, has_lift: bool) -> Trip:
+    """Getting ready, the walk along the streets (metres from the walking graph) at their own speed, the climb."""
+    return Trip(d.prepare_s, street_m / d.speed_m_s, climb_s(b, floor, has_lift), street_m)
+
+
+def door_after_page_s(b: Behaviour, d: Draws, street_m: float, floor: int, has_lift: bool) -> float:
+    """Seconds from the page to the door when the service answers at once: alert, reading, details, the trip."""
+    return d.alert_sms_s + d.reaction_s + d.details_sms_s + trip(b, d, street_m, floor, has_lift).total_s
