@@ -189,9 +189,9 @@ def _absorb(w: _Work, event: Event) -> None:
         w.status = event.status
         return
     if isinstance(event, ConfirmedOnScene):
-        primary = w.primary()
-        if primary is not None:  # the grid worker sees the responder who came
-            _arrive(w, primary.person_id)
+        named = w.pages.get(event.person_id) if event.person_id else None
+        if named is not None and named.status in (PageStatus.ACCEPTED, PageStatus.LAPSED):
+            _arrive(w, named.person_id)  # the grid worker sees the accepter they name
         elif w.status in (Status.DISPATCHING, Status.ACCEPTED):
             w.status = Status.ON_SCENE  # someone is there; the search for a qualified responder goes on
         return

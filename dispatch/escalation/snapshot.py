@@ -188,9 +188,11 @@ class Arrived:
 
 @dataclass(frozen=True)
 class ConfirmedOnScene:
-    """A grid worker confirms someone is with the patient."""
+    """A grid worker confirms someone is with the patient: `person_id`, an accepter they name, or nobody named
+    (someone is there, perhaps staff: that is not a qualified responder on scene)."""
 
     actor: str
+    person_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,12 @@ def list_incidents(
 
 
 def change_status(
-    runtime: Runtime, principal: Principal, incident_id: str, target: Status, note: str | None
+    runtime: Runtime,
+    principal: Principal,
+    incident_id: str,
+    target: Status,
+    note: str | None,
+    responder: str | None = None,
 ) -> IncidentOut:
     now = runtime.ctx.clock.now()
     with runtime.sessions.begin() as session:
@@ -150,7 +155,7 @@ def change_status(
             if target is Status.ON_SCENE:
                 # Someone is with the patient: the core decides who that is and whom it stands down.
                 check_transition(incident.status, target.value)
-                dispatcher.decide(session, runtime.ctx, incident, [ConfirmedOnScene(actor)])
+                dispatcher.decide(session, runtime.ctx, incident, [ConfirmedOnScene(actor, responder)])
                 done = True
             else:
                 done = transition(session, incident, target, now, actor=actor, note=note)
@@ -171,7 +176,7 @@ def confirm_incident(incident_id: str, body: ConfirmIn, principal: PrincipalDep,
     """A grid worker (or the duty officer) confirms: on scene, resolved or false alarm."""
     if principal.kind != "staff":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only community staff confirm incidents")
-    return change_status(runtime, principal, incident_id, Status(body.status), body.note)
+    return change_status(runtime, principal, incident_id, Status(body.status), body.note, body.responder)
 
 
 @router.post("/incidents/{incident_id}/cancel", response_model=IncidentOut)

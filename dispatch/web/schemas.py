@@ -96,6 +96,9 @@ class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["on_scene", "resolved", "false_alarm"]
     note: str | None = Field(default=None, max_length=500)
+    # With `on_scene`: which accepter the grid worker sees there (a person id from the incident's pages). Without
+    # it, someone is on scene but no qualified responder is recorded: the search and the backups go on.
+    responder: str | None = Field(default=None, max_length=16)
 
 
 class ReplyIn(BaseModel):

@@ -140,8 +140,9 @@ def test_nobody_answering_escalates_on_the_real_timers_until_staff_take_it(
     assert sim.counters.timer_firings >= 1
     assert o.arrived_kind == "staff" and outcome.qualified_s is None and outcome.first_s is not None
     assert outcome.qualified_recorded_s is None  # staff on scene is not a qualified responder
-    assert o.times.first_accept_s is not None and o.times.first_accept_s >= 60  # after at least two waits of 30 s
-    assert "escalated" in timeline_types(client, o.times.incident_id)
+    # The building's own leader is paged at t = 0, beside the first wave: staff take it within the first wait.
+    assert o.times.first_accept_s is not None and o.times.first_accept_s < 30
+    assert "chain_paged" in timeline_types(client, o.times.incident_id)
 
 
 def test_presses_from_one_household_within_minutes_merge_into_one_incident(

@@ -179,12 +179,22 @@ def test_the_aed_role_is_filled_by_its_own_acceptance_only() -> None:
     assert "A01" not in paged(ds[0])
 
 
-def test_a_grid_workers_on_scene_marks_the_primary_arrived_but_leaves_the_aed_fetcher() -> None:
+def test_a_grid_worker_naming_the_accepter_on_scene_records_them_arrived_but_leaves_the_aed_fetcher() -> None:
     snap, _ds = run(
-        pressed(responders(4) + fetchers(2)), (0, Pressed()), (10, Accepted("V00")), (50, ConfirmedOnScene("staff:G"))
+        pressed(responders(4) + fetchers(2)),
+        (0, Pressed()),
+        (10, Accepted("V00")),
+        (50, ConfirmedOnScene("staff:G", "V00")),
     )
     assert status_of(snap, "V00") is PageStatus.ON_SCENE
     assert status_of(snap, "A00") is PageStatus.PAGED
+
+
+def test_a_grid_workers_on_scene_naming_nobody_is_not_a_qualified_responder_and_stands_nobody_down() -> None:
+    snap, ds = run(pressed(responders(4)), (0, Pressed()), (10, Accepted("V00")), (50, ConfirmedOnScene("staff:G")))
+    assert ds[-1].status is Status.ON_SCENE
+    assert not snap.progress.qualified_on_scene and not told(ds[-1], Notice.STOOD_DOWN)
+    assert status_of(snap, "V00") is PageStatus.ACCEPTED
 
 
 def test_a_decline_or_a_failed_alert_pages_the_next_candidate_at_once() -> None:
@@ -257,6 +267,7 @@ events = st.one_of(
     st.builds(Arrived, st.sampled_from(PEOPLE)),
     st.just(Tick()),
     st.just(ConfirmedOnScene("staff:G")),
+    st.builds(ConfirmedOnScene, st.just("staff:G"), st.sampled_from(PEOPLE)),
 )
 story = st.lists(st.tuples(st.floats(0, 400), events), max_size=30)
 

@@ -81,7 +81,9 @@ def test_a_yes_after_a_qualified_responder_is_on_scene_is_late_not_an_error(
     waiting = [p for p in pages(runtime, incident["id"]) if p.role == "responder"]
     assert reply(runtime, waiting[0].phone, "1") == "accepted"
     confirmed = client.post(
-        f"/api/v1/incidents/{incident['id']}/confirm", json={"status": "on_scene"}, headers=auth("st_worker_g1")
+        f"/api/v1/incidents/{incident['id']}/confirm",
+        json={"status": "on_scene", "responder": waiting[0].person_id},
+        headers=auth("st_worker_g1"),
     )
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "on_scene"
     deliver(runtime)
